@@ -1,0 +1,1 @@
+"""Agents of the harness. Every agent acts through :class:`envs.policy.RolloutPolicy`."""

@@ -1,0 +1,58 @@
+"""The contract between the sampler and an agent acting in the environment.
+
+The sampler calls an agent on *batches* of env slots (all slots of one pipeline group at once) and
+keeps the agent's memory for it, so inference is batched across envs and the agent itself stays
+stateless with respect to rollouts::
+
+    memory = policy.initial_memory(batch)                 # once per group and collection
+    for episode in trial:
+        memory = policy.start_episode(memory, first_in_trial=episode == 0)
+        for t in range(T):
+            action, extras, memory = policy.act(obs_t, memory, deterministic)
+            memory = policy.observe(memory, Transition(obs_t, action, reward_t, next_obs_t))
+
+``memory_scope`` says how memory behaves inside a trial of several episodes on one variant:
+
+* ``"episode"``: ``start_episode`` forgets everything (HiMeta's per-episode GRU). The episodes of a
+  trial are then independent, and the sampler runs them side by side in separate env slots.
+* ``"trial"``: memory is carried across the episodes of a trial and reset only at a new trial
+  (SD's recurrent belief, PEARL's accumulated context). The sampler runs those episodes in sequence.
+
+``extras`` are per-slot arrays the sampler records next to each step (log-probs, latents, values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+MemoryScope = Literal["episode", "trial"]
+MEMORY_SCOPES: tuple[str, ...] = ("episode", "trial")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One batched environment step as the agent observes it (raw, unshaped reward)."""
+
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+
+
+class RolloutPolicy(Protocol):
+    """What the sampler needs from an agent. Memory is opaque to the sampler."""
+
+    memory_scope: MemoryScope
+
+    def initial_memory(self, batch_size: int) -> Any: ...
+
+    def start_episode(self, memory: Any, first_in_trial: bool) -> Any: ...
+
+    def act(
+        self, obs: np.ndarray, memory: Any, deterministic: bool
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], Any]: ...
+
+    def observe(self, memory: Any, transition: Transition) -> Any: ...

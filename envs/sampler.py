@@ -1,0 +1,374 @@
+"""The parallel sampler every method trains and evaluates through.
+
+Layout: the envs of one collection live in *slots*. Slot ``k`` belongs to pipeline group ``k % G``,
+and the slots of each group are dealt round-robin over the worker processes, so every group (and
+every task class, since trials arrive class-major) is spread over every worker. The main process batches the policy's
+inference over all slots of a group. While the workers step group ``g``, the main process computes
+the actions of the group it has just received, so the workers always have the next command queued
+and inference overlaps physics.
+
+Determinism: groups depend only on the slot index, slots only on the trial list and the policy's
+memory scope, never on the number of workers; the policy is called in the same order with the same
+batches, so the same seed gives identical trajectories with 1 or N workers (tested).
+
+Failures: a worker that raises sends its traceback; a worker that dies is noticed through its process
+sentinel; a worker that does not answer within ``timeout_s`` is an error too. All three raise
+:class:`SamplerError` in the main process and shut the pool down, so nothing hangs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+import numpy as np
+
+from envs.policy import MEMORY_SCOPES, RolloutPolicy, Transition
+from envs.rollout import Rollout
+from envs.schedule import Trial
+from envs.suite import TaskSuite, all_classes
+from envs.worker import ERROR_PREFIX, OK, READY, SharedStepBuffers, run_worker
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+class SamplerError(RuntimeError):
+    """A worker raised, died or stopped answering; the sampler is closed."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (respects affinity masks, e.g. SLURM cgroups)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Episodes ``first_episode .. first_episode + episodes`` of trial ``trial`` played in one slot."""
+
+    trial: int
+    first_episode: int
+    episodes: int
+
+
+class ParallelSampler:
+    """Steps many envs of a :class:`TaskSuite` in worker processes with batched policy inference.
+
+    Args:
+        suite: the benchmark; pickled once to every worker.
+        num_workers: worker processes (default: available cores).
+        max_slots: envs stepped at once; larger collections run in consecutive chunks.
+            The paper batch is 10 classes x 5 episodes = 50.
+        pipeline_groups: groups interleaved to overlap inference and physics (1 = lock-step).
+        inference_threads: torch threads in the main process while collecting (the cores belong
+            to the workers).
+        timeout_s: longest wait for one worker reply before it is declared hung.
+        start_method: multiprocessing start method; ``spawn`` is safe with torch/CUDA.
+    """
+
+    def __init__(
+        self,
+        suite: TaskSuite,
+        num_workers: int | None = None,
+        max_slots: int = 50,
+        pipeline_groups: int = 2,
+        inference_threads: int = 1,
+        timeout_s: float = 600.0,
+        start_method: str = "spawn",
+    ) -> None:
+        num_workers = num_workers or available_cores()
+        if num_workers < 1 or max_slots < 1 or pipeline_groups < 1:
+            raise ValueError(
+                f"num_workers ({num_workers}), max_slots ({max_slots}) and pipeline_groups "
+                f"({pipeline_groups}) must all be >= 1"
+            )
+        self.suite = suite
+        self.spec = suite.spec
+        self.num_workers = min(num_workers, max_slots)
+        self.max_slots = max_slots
+        self.pipeline_groups = pipeline_groups
+        self.inference_threads = inference_threads
+        self.timeout_s = timeout_s
+        self._closed = False
+        ctx = mp.get_context(start_method)
+        self._buffers = SharedStepBuffers.allocate(
+            ctx, max_slots, self.spec.obs_dim, self.spec.action_dim
+        )
+        self._views = self._buffers.views()
+        pool_limit = 2 * -(-max_slots // self.num_workers)
+        self._conns = []
+        self._procs = []
+        with _single_threaded_children():
+            for worker_id in range(self.num_workers):
+                parent_conn, child_conn = ctx.Pipe()
+                proc = ctx.Process(
+                    target=run_worker,
+                    args=(worker_id, suite, child_conn, self._buffers, pool_limit),
+                    name=f"sampler-worker-{worker_id}",
+                    daemon=True,
+                )
+                proc.start()
+                child_conn.close()
+                self._conns.append(parent_conn)
+                self._procs.append(proc)
+        for worker_id in range(self.num_workers):
+            self._receive(worker_id, "starting", expected=READY)
+
+    # ------------------------------------------------------------------ public API
+    def collect(
+        self, policy: RolloutPolicy, trials: Sequence[Trial], deterministic: bool = False
+    ) -> Rollout:
+        """Play every trial to the end and return the recorded rollout.
+
+        All trials must have the same number of episodes. Under ``memory_scope == "episode"`` the
+        episodes of a trial run side by side in separate slots; under ``"trial"`` they run in
+        sequence in one slot with the policy's memory carried across them.
+        """
+        if self._closed:
+            raise SamplerError("the sampler is closed (a worker failed earlier or close() was called)")
+        trials = list(trials)
+        self._validate(policy, trials)
+        rollout = Rollout.allocate(
+            trials, self.spec.episode_length, self.spec.obs_dim, self.spec.action_dim
+        )
+        if policy.memory_scope == "episode":
+            runs = [_Run(i, e, 1) for i, t in enumerate(trials) for e in range(t.episodes)]
+        else:
+            runs = [_Run(i, 0, t.episodes) for i, t in enumerate(trials)]
+        with _torch_threads(self.inference_threads):
+            for start in range(0, len(runs), self.max_slots):
+                self._collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout,
+                                    deterministic)
+        return rollout
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for conn, proc in zip(self._conns, self._procs):
+            if proc.is_alive():
+                try:
+                    conn.send(("close",))
+                except OSError:
+                    pass
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for conn in self._conns:
+            conn.close()
+
+    def __enter__(self) -> ParallelSampler:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.close()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs]
+
+    # ------------------------------------------------------------------ internals
+    def _validate(self, policy: RolloutPolicy, trials: list[Trial]) -> None:
+        if not trials:
+            raise ValueError("collect() needs at least one trial")
+        if getattr(policy, "memory_scope", None) not in MEMORY_SCOPES:
+            raise ValueError(
+                f"{type(policy).__name__}.memory_scope must be one of {MEMORY_SCOPES}, "
+                f"got {getattr(policy, 'memory_scope', None)!r}"
+            )
+        if len({t.episodes for t in trials}) != 1:
+            raise ValueError(
+                "all trials of one collection need the same number of episodes, got "
+                f"{sorted({t.episodes for t in trials})}"
+            )
+        known = set(all_classes(self.suite))
+        for trial in trials:
+            if trial.class_name not in known:
+                raise ValueError(
+                    f"unknown task class {trial.class_name!r} for suite {self.suite.name}; "
+                    f"known: {', '.join(all_classes(self.suite))}"
+                )
+            if trial.variant >= self.suite.variants_per_class:
+                raise ValueError(
+                    f"variant {trial.variant} of {trial.class_name} is outside "
+                    f"[0, {self.suite.variants_per_class})"
+                )
+
+    def _collect_chunk(
+        self,
+        policy: RolloutPolicy,
+        trials: list[Trial],
+        runs: list[_Run],
+        rollout: Rollout,
+        deterministic: bool,
+    ) -> None:
+        n_slots = len(runs)
+        n_groups = min(self.pipeline_groups, n_slots)
+        slot_worker = self._assign_workers(n_slots, n_groups)
+        owners = [np.flatnonzero(slot_worker == w) for w in range(self.num_workers)]
+        active = [w for w in range(self.num_workers) if len(owners[w])]
+        for w in active:
+            wanted = [(int(s), trials[runs[s].trial].class_name, trials[runs[s].trial].variant)
+                      for s in owners[w]]
+            self._conns[w].send(("setup", wanted, n_groups))
+        self._receive_all(active, "binding envs")
+
+        groups = [np.arange(g, n_slots, n_groups) for g in range(n_groups)]
+        group_workers = [sorted(set(slot_worker[slots].tolist())) for slots in groups]
+        trial_index = np.array([r.trial for r in runs])
+        first_episode = np.array([r.first_episode for r in runs])
+        memories = [policy.initial_memory(len(slots)) for slots in groups]
+        steps = self.spec.episode_length
+
+        for episode in range(runs[0].episodes):
+            memories = [policy.start_episode(m, first_in_trial=episode == 0) for m in memories]
+            for w in active:
+                self._conns[w].send(("reset",))
+            self._receive_all(active, "resetting envs")
+            episode_index = first_episode + episode
+            rollout.observations[trial_index, episode_index, 0] = self._views["obs"][:n_slots]
+            actions: list[np.ndarray] = [None] * n_groups  # type: ignore[list-item]
+            for g, slots in enumerate(groups):
+                actions[g], memories[g] = self._act(policy, memories[g], rollout, slots, trial_index,
+                                                    episode_index, 0, deterministic)
+                self._send_step(g, group_workers[g])
+            for t in range(steps):
+                for g, slots in enumerate(groups):
+                    self._receive_all(group_workers[g], f"stepping group {g} at step {t}")
+                    ti, ei = trial_index[slots], episode_index[slots]
+                    obs = rollout.observations[ti, ei, t]
+                    next_obs = self._views["obs"][slots]
+                    reward = self._views["reward"][slots]
+                    rollout.observations[ti, ei, t + 1] = next_obs
+                    rollout.rewards[ti, ei, t] = reward
+                    rollout.successes[ti, ei, t] = self._views["success"][slots]
+                    rollout.truncated[ti, ei, t] = self._views["truncated"][slots]
+                    if self._views["terminated"][slots].any():
+                        raise SamplerError(
+                            "an env reported termination before the episode's last step; the "
+                            "shared protocol plays every episode for its full length"
+                        )
+                    memories[g] = policy.observe(
+                        memories[g], Transition(obs, actions[g], reward, next_obs)
+                    )
+                    if t + 1 < steps:
+                        actions[g], memories[g] = self._act(policy, memories[g], rollout, slots,
+                                                            trial_index, episode_index, t + 1,
+                                                            deterministic)
+                        self._send_step(g, group_workers[g])
+            last = rollout.truncated[trial_index, episode_index, steps - 1]
+            if not last.all():
+                raise SamplerError(
+                    f"envs did not truncate after {steps} steps; the suite's episode_length "
+                    "must equal the env's time limit"
+                )
+
+    def _assign_workers(self, n_slots: int, n_groups: int) -> np.ndarray:
+        """Worker of each slot: the slots of every group are dealt round-robin over the workers.
+
+        Trials arrive class-major and classes differ in physics cost by up to 4x, so dealing (rather
+        than contiguous slices) spreads every class over every worker and balances their load.
+        """
+        position_in_group = np.arange(n_slots) // n_groups
+        return position_in_group % self.num_workers
+
+    def _act(self, policy, memory, rollout, slots, trial_index, episode_index, t, deterministic):
+        ti, ei = trial_index[slots], episode_index[slots]
+        obs = rollout.observations[ti, ei, t]
+        action, extras, memory = policy.act(obs, memory, deterministic)
+        action = np.asarray(action, dtype=np.float32)
+        if action.shape != (len(slots), self.spec.action_dim) or not np.isfinite(action).all():
+            raise ValueError(
+                f"{type(policy).__name__}.act returned actions of shape {action.shape} "
+                f"(finite: {bool(np.isfinite(action).all())}); expected finite values of shape "
+                f"{(len(slots), self.spec.action_dim)}"
+            )
+        rollout.actions[ti, ei, t] = action
+        rollout.record_extras(ti, ei, t, extras)
+        self._views["action"][slots] = self.spec.clip_action(action)
+        return action, memory
+
+    def _send_step(self, group: int, workers: list[int]) -> None:
+        for w in workers:
+            self._conns[w].send(("step", group))
+
+    def _receive_all(self, workers: list[int], doing: str) -> None:
+        for w in workers:
+            self._receive(w, doing)
+
+    def _receive(self, worker_id: int, doing: str, expected: bytes = OK) -> None:
+        conn, proc = self._conns[worker_id], self._procs[worker_id]
+        ready = wait([conn, proc.sentinel], timeout=self.timeout_s)
+        message = _read_reply(conn) if ready else None
+        if message is not None:
+            if message == expected:
+                return
+            self._fail(
+                message[len(ERROR_PREFIX):].decode()
+                if message.startswith(ERROR_PREFIX)
+                else f"unexpected reply {message!r} from worker {worker_id} while {doing}"
+            )
+        if not ready:
+            self._fail(f"sampler worker {worker_id} did not answer within {self.timeout_s:.0f} s "
+                       f"while {doing}")
+        proc.join(timeout=1)
+        self._fail(f"sampler worker {worker_id} (pid {proc.pid}) died with exit code "
+                   f"{proc.exitcode} while {doing}")
+
+    def _fail(self, message: str) -> None:
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.kill()
+        self._closed = True
+        for proc in self._procs:
+            proc.join(timeout=5)
+        raise SamplerError(message)
+
+
+def _read_reply(conn) -> bytes | None:
+    """The worker's reply if one is waiting; ``None`` if the pipe is empty or closed (worker died)."""
+    try:
+        return conn.recv_bytes() if conn.poll() else None
+    except (EOFError, OSError):
+        return None
+
+
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Spawned workers inherit the environment: one BLAS/OpenMP thread each (they own a core)."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in _THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Limit torch's intra-op threads in the main process while workers own the cores."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)

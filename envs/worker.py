@@ -1,0 +1,156 @@
+"""The env-stepping side of the parallel sampler (runs in a spawned worker process).
+
+A worker owns a slice of the sampler's env slots. It reads actions from, and writes observations,
+rewards and flags to, arrays in shared memory; the pipe carries only tiny commands and replies. Any
+exception is sent back as a traceback and ends the worker, so the main process can raise it.
+
+Commands (tuples sent by :class:`envs.sampler.ParallelSampler`):
+
+* ``("setup", [(slot, class_name, variant), ...], n_groups)``: bind an env to each owned slot.
+* ``("reset",)``: reset every owned env, write the first observations.
+* ``("step", group)``: step the owned envs of one pipeline group with the actions in shared memory.
+* ``("close",)``: exit.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from envs.suite import StepEnv, TaskSuite
+
+READY = b"ready"
+OK = b""
+ERROR_PREFIX = b"error:"
+
+
+@dataclass
+class SharedStepBuffers:
+    """Per-slot step data in shared memory (``multiprocessing`` raw arrays, viewed as numpy)."""
+
+    obs: Any
+    action: Any
+    reward: Any
+    success: Any
+    terminated: Any
+    truncated: Any
+    capacity: int
+    obs_dim: int
+    action_dim: int
+
+    @classmethod
+    def allocate(cls, ctx, capacity: int, obs_dim: int, action_dim: int) -> SharedStepBuffers:
+        return cls(
+            obs=ctx.RawArray("f", capacity * obs_dim),
+            action=ctx.RawArray("f", capacity * action_dim),
+            reward=ctx.RawArray("d", capacity),
+            success=ctx.RawArray("B", capacity),
+            terminated=ctx.RawArray("B", capacity),
+            truncated=ctx.RawArray("B", capacity),
+            capacity=capacity,
+            obs_dim=obs_dim,
+            action_dim=action_dim,
+        )
+
+    def views(self) -> dict[str, np.ndarray]:
+        """Numpy views (no copy) of the shared arrays, shaped per slot."""
+        return {
+            "obs": np.frombuffer(self.obs, dtype=np.float32).reshape(self.capacity, self.obs_dim),
+            "action": np.frombuffer(self.action, dtype=np.float32).reshape(
+                self.capacity, self.action_dim
+            ),
+            "reward": np.frombuffer(self.reward, dtype=np.float64),
+            "success": np.frombuffer(self.success, dtype=np.uint8),
+            "terminated": np.frombuffer(self.terminated, dtype=np.uint8),
+            "truncated": np.frombuffer(self.truncated, dtype=np.uint8),
+        }
+
+
+class _EnvPool:
+    """Envs kept per class across collections; envs of classes not in use are dropped over a limit."""
+
+    def __init__(self, suite: TaskSuite, limit: int) -> None:
+        self.suite = suite
+        self.limit = limit
+        self.free: dict[str, list[StepEnv]] = {}
+
+    def bind(self, wanted: list[tuple[int, str, int]]) -> list[tuple[int, StepEnv]]:
+        in_use: dict[str, list[StepEnv]] = {}
+        bound = []
+        for slot, class_name, variant in wanted:
+            available = self.free.setdefault(class_name, [])
+            env = available.pop() if available else self.suite.make_env(class_name)
+            self.suite.set_variant(env, class_name, variant)
+            in_use.setdefault(class_name, []).append(env)
+            bound.append((slot, env))
+        for class_name, envs in in_use.items():
+            self.free[class_name].extend(envs)
+        self._evict(Counter(class_name for _, class_name, _ in wanted))
+        return bound
+
+    def _evict(self, needed: Counter) -> None:
+        total = sum(len(envs) for envs in self.free.values())
+        for class_name in list(self.free):
+            if total <= self.limit:
+                return
+            if needed[class_name] == 0:
+                total -= len(self.free.pop(class_name))
+
+
+def run_worker(
+    worker_id: int, suite: TaskSuite, conn: Connection, buffers: SharedStepBuffers, pool_limit: int
+) -> None:
+    """Entry point of a worker process: serve commands until ``close`` or an error."""
+    try:
+        views = buffers.views()
+        pool = _EnvPool(suite, pool_limit)
+        groups: list[list[tuple[int, StepEnv]]] = []
+        conn.send_bytes(READY)
+        while True:
+            command = conn.recv()
+            kind = command[0]
+            if kind == "step":
+                _step(groups[command[1]], views)
+            elif kind == "reset":
+                _reset(groups, views)
+            elif kind == "setup":
+                _, wanted, n_groups = command
+                groups = [[] for _ in range(n_groups)]
+                for slot, env in pool.bind(wanted):
+                    groups[slot % n_groups].append((slot, env))
+            elif kind == "close":
+                return
+            else:
+                raise ValueError(f"unknown sampler command {kind!r}")
+            conn.send_bytes(OK)
+    except BaseException:  # noqa: BLE001 - everything must reach the main process
+        message = f"sampler worker {worker_id} failed:\n{traceback.format_exc()}"
+        try:
+            conn.send_bytes(ERROR_PREFIX + message.encode())
+        except OSError:
+            pass
+
+
+def _reset(groups: list[list[tuple[int, StepEnv]]], views: dict[str, np.ndarray]) -> None:
+    for group in groups:
+        for slot, env in group:
+            obs, _ = env.reset()
+            views["obs"][slot] = obs
+
+
+def _step(group: list[tuple[int, StepEnv]], views: dict[str, np.ndarray]) -> None:
+    obs_buf, action_buf = views["obs"], views["action"]
+    reward_buf, success_buf = views["reward"], views["success"]
+    terminated_buf, truncated_buf = views["terminated"], views["truncated"]
+    for slot, env in group:
+        obs, reward, terminated, truncated, info = env.step(action_buf[slot].astype(np.float64))
+        obs_buf[slot] = obs
+        reward_buf[slot] = reward
+        success_buf[slot] = bool(info["success"])
+        terminated_buf[slot] = terminated
+        truncated_buf[slot] = truncated
