@@ -16,6 +16,7 @@ Facts this module relies on (metaworld 3.1.1, checked in ``tests/test_ml10.py``)
 
 from __future__ import annotations
 
+import functools
 import pickle
 from dataclasses import dataclass, field
 
@@ -72,6 +73,29 @@ def _env_classes() -> dict[str, type]:
     return {**ML10_V3["train"], **ML10_V3["test"]}
 
 
+@functools.lru_cache(maxsize=4)
+def _ml10_tasks(benchmark_seed: int, goal_observable: bool) -> dict[str, tuple]:
+    """``metaworld.ML10(seed)``'s tasks per class (built once per process: it takes ~8 s)."""
+    import metaworld
+    from metaworld.types import Task
+
+    benchmark = metaworld.ML10(seed=benchmark_seed)
+    tasks: dict[str, list] = {name: [] for name in ML10_TRAIN_CLASSES + ML10_TEST_CLASSES}
+    for task in list(benchmark.train_tasks) + list(benchmark.test_tasks):
+        if goal_observable:
+            data = pickle.loads(task.data)
+            data["partially_observable"] = False
+            task = Task(env_name=task.env_name, data=pickle.dumps(data))
+        tasks[task.env_name].append(task)
+    for name, variants in tasks.items():
+        if len(variants) != VARIANTS_PER_CLASS:
+            raise RuntimeError(
+                f"metaworld.ML10 gave {len(variants)} variants for {name}, expected "
+                f"{VARIANTS_PER_CLASS}; is metaworld 3.1.1 installed?"
+            )
+    return {name: tuple(variants) for name, variants in tasks.items()}
+
+
 @dataclass
 class ML10Suite:
     """ML10 with its 10 train and 5 test classes and 50 variants each, built from ``metaworld.ML10``.
@@ -99,28 +123,8 @@ class ML10Suite:
                 f"episode_length={self.episode_length} is outside [1, {MAX_EPISODE_STEPS}] "
                 "(MetaWorld truncates at 500 steps)"
             )
-        import metaworld
-
-        benchmark = metaworld.ML10(seed=self.benchmark_seed)
-        tasks: dict[str, list] = {name: [] for name in self.train_classes + self.test_classes}
-        for task in list(benchmark.train_tasks) + list(benchmark.test_tasks):
-            tasks[task.env_name].append(self._encode(task) if self.goal_observable else task)
-        for name, variants in tasks.items():
-            if len(variants) != self.variants_per_class:
-                raise RuntimeError(
-                    f"metaworld.ML10 gave {len(variants)} variants for {name}, expected "
-                    f"{self.variants_per_class}; is metaworld 3.1.1 installed?"
-                )
-        self._tasks = {name: tuple(variants) for name, variants in tasks.items()}
+        self._tasks = _ml10_tasks(self.benchmark_seed, self.goal_observable)
         self.spec = EnvSpec(**{**ML10_SPEC.__dict__, "episode_length": self.episode_length})
-
-    @staticmethod
-    def _encode(task):
-        from metaworld.types import Task
-
-        data = pickle.loads(task.data)
-        data["partially_observable"] = False
-        return Task(env_name=task.env_name, data=pickle.dumps(data))
 
     def task(self, class_name: str, variant: int):
         """The ``metaworld.Task`` of one variant."""

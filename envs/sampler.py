@@ -139,10 +139,14 @@ class ParallelSampler:
             runs = [_Run(i, e, 1) for i, t in enumerate(trials) for e in range(t.episodes)]
         else:
             runs = [_Run(i, 0, t.episodes) for i, t in enumerate(trials)]
-        with _torch_threads(self.inference_threads):
-            for start in range(0, len(runs), self.max_slots):
-                self._collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout,
-                                    deterministic)
+        try:
+            with _torch_threads(self.inference_threads):
+                for start in range(0, len(runs), self.max_slots):
+                    self._collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout,
+                                        deterministic)
+        except BaseException:
+            self._abort()  # commands may be in flight: the pool cannot be reused consistently
+            raise
         return rollout
 
     def close(self) -> None:
@@ -255,7 +259,7 @@ class ParallelSampler:
                     rollout.successes[ti, ei, t] = self._views["success"][slots]
                     rollout.truncated[ti, ei, t] = self._views["truncated"][slots]
                     if self._views["terminated"][slots].any():
-                        raise SamplerError(
+                        self._fail(
                             "an env reported termination before the episode's last step; the "
                             "shared protocol plays every episode for its full length"
                         )
@@ -269,7 +273,7 @@ class ParallelSampler:
                         self._send_step(g, group_workers[g])
             last = rollout.truncated[trial_index, episode_index, steps - 1]
             if not last.all():
-                raise SamplerError(
+                self._fail(
                     f"envs did not truncate after {steps} steps; the suite's episode_length "
                     "must equal the env's time limit"
                 )
@@ -322,18 +326,26 @@ class ParallelSampler:
         if not ready:
             self._fail(f"sampler worker {worker_id} did not answer within {self.timeout_s:.0f} s "
                        f"while {doing}")
-        proc.join(timeout=1)
+        proc.join(timeout=10)  # the pipe can report EOF a moment before the exit code is set
         self._fail(f"sampler worker {worker_id} (pid {proc.pid}) died with exit code "
                    f"{proc.exitcode} while {doing}")
 
     def _fail(self, message: str) -> None:
+        self._abort()
+        raise SamplerError(message)
+
+    def _abort(self) -> None:
+        """Kill the workers after an error; the sampler is closed afterwards."""
+        if self._closed:
+            return
+        self._closed = True
         for proc in self._procs:
             if proc.is_alive():
                 proc.kill()
-        self._closed = True
         for proc in self._procs:
             proc.join(timeout=5)
-        raise SamplerError(message)
+        for conn in self._conns:
+            conn.close()
 
 
 def _read_reply(conn) -> bytes | None:
