@@ -107,7 +107,7 @@ class ParallelSampler:
                 parent_conn, child_conn = ctx.Pipe()
                 proc = ctx.Process(
                     target=run_worker,
-                    args=(worker_id, suite, child_conn, self._buffers, pool_limit),
+                    args=(worker_id, child_conn, self._buffers, pool_limit),
                     name=f"sampler-worker-{worker_id}",
                     daemon=True,
                 )
@@ -115,7 +115,11 @@ class ParallelSampler:
                 child_conn.close()
                 self._conns.append(parent_conn)
                 self._procs.append(proc)
-        for worker_id in range(self.num_workers):
+        for worker_id, conn in enumerate(self._conns):
+            try:
+                conn.send(suite)
+            except OSError:
+                pass  # the worker is gone; _receive reports how it ended
             self._receive(worker_id, "starting", expected=READY)
 
     # ------------------------------------------------------------------ public API

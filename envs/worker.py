@@ -102,11 +102,15 @@ class _EnvPool:
                 total -= len(self.free.pop(class_name))
 
 
-def run_worker(
-    worker_id: int, suite: TaskSuite, conn: Connection, buffers: SharedStepBuffers, pool_limit: int
-) -> None:
-    """Entry point of a worker process: serve commands until ``close`` or an error."""
+def run_worker(worker_id: int, conn: Connection, buffers: SharedStepBuffers, pool_limit: int) -> None:
+    """Entry point of a worker process: receive the suite, then serve commands until ``close``.
+
+    The suite arrives over the pipe rather than as a process argument: CPython's spawn writes the
+    arguments into a pipe whose read end the parent keeps open until the write ends, so a child that
+    dies while bootstrapping would block ``Process.start()`` forever on a large argument.
+    """
     try:
+        suite: TaskSuite = conn.recv()
         views = buffers.views()
         pool = _EnvPool(suite, pool_limit)
         groups: list[list[tuple[int, StepEnv]]] = []

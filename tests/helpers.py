@@ -87,3 +87,11 @@ class StepCounterPolicy:
 
     def observe(self, memory: np.ndarray, transition: Transition) -> np.ndarray:
         return memory + 1
+
+
+@dataclass
+class SuiteThatFailsToLoad(PointRobotSuite):
+    """Pickles in the main process, raises when a worker unpickles it."""
+
+    def __setstate__(self, state):
+        raise RuntimeError("this suite cannot be loaded in a worker")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import FaultySuite, ScriptedExpertPolicy, StepCounterPolicy
+from helpers import FaultySuite, ScriptedExpertPolicy, StepCounterPolicy, SuiteThatFailsToLoad
 
 from algorithms.probe import RecurrentProbePolicy
 from algorithms.uniform_random import UniformRandomPolicy
@@ -139,6 +139,12 @@ def test_worker_failures_surface_as_errors(fault, message):
         sampler.collect(UniformRandomPolicy(suite.spec, 0), [Trial("point-goal", 0, 1)])
     sampler.close()
     assert all(not proc.is_alive() for proc in sampler._procs)
+
+
+@pytest.mark.timeout(60)
+def test_worker_that_fails_while_starting_is_an_error_not_a_hang():
+    with pytest.raises(SamplerError, match="cannot be loaded in a worker"):
+        ParallelSampler(SuiteThatFailsToLoad(), num_workers=2)
 
 
 def test_bad_input_is_rejected_before_any_step(ml10_short):
