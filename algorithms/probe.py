@@ -1,10 +1,11 @@
-"""An untrained recurrent Gaussian policy used to exercise and time the sampler.
+"""An untrained Gaussian policy, recurrent or feed-forward, used to exercise and time the sampler.
 
-It has the inference cost of the agents under study (embedding MLP, GRU(256), MLP head over a batch
-of envs) and real recurrent memory, which makes it the probe for determinism, memory-semantics and
-throughput checks. With ``uniform_actions=True`` it still runs the full forward pass but plays seeded
-uniform random actions, so a throughput benchmark can compare the sampler against a raw env loop on
-identical physics work.
+The recurrent form has the inference cost of the agents under study (embedding MLP, GRU(256), MLP
+head over a batch of envs) and real recurrent memory, which makes it the probe for determinism,
+memory-semantics and throughput checks; the feed-forward form (MLP 2x256 on the observation) is
+the cheapest realistic policy. With ``uniform_actions=True`` the probe still runs its full forward
+pass but plays seeded uniform random actions, so a throughput benchmark can compare the sampler
+against a raw env loop on identical physics work.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from envs.policy import MemoryScope, Transition
 from envs.suite import EnvSpec
 
 
-class RecurrentProbePolicy(nn.Module):
-    """GRU over (s, a, r, s') transitions; Gaussian action head on (s, h)."""
+class ProbePolicy(nn.Module):
+    """Gaussian action head on (s, h), where h is a GRU over (s, a, r, s') transitions (if recurrent)."""
 
     def __init__(
         self,
         spec: EnvSpec,
         seed: int,
         memory_scope: MemoryScope = "episode",
+        recurrent: bool = True,
         hidden_size: int = 256,
         uniform_actions: bool = False,
     ) -> None:
@@ -33,40 +35,45 @@ class RecurrentProbePolicy(nn.Module):
         self.spec = spec
         self.memory_scope = memory_scope
         self.uniform_actions = uniform_actions
-        transition_dim = 2 * spec.obs_dim + spec.action_dim + 1
-        self.embed = nn.Sequential(nn.Linear(transition_dim, 64), nn.Tanh())
-        self.gru = nn.GRUCell(64, hidden_size)
+        self.hidden_size = hidden_size if recurrent else 0
+        if recurrent:
+            transition_dim = 2 * spec.obs_dim + spec.action_dim + 1
+            self.embed = nn.Sequential(nn.Linear(transition_dim, 64), nn.Tanh())
+            self.gru = nn.GRUCell(64, hidden_size)
         self.head = nn.Sequential(
-            nn.Linear(spec.obs_dim + hidden_size, 256), nn.Tanh(), nn.Linear(256, spec.action_dim)
+            nn.Linear(spec.obs_dim + self.hidden_size, 256), nn.Tanh(),
+            nn.Linear(256, 256), nn.Tanh(),
+            nn.Linear(256, spec.action_dim),
         )
         self.log_std = nn.Parameter(torch.full((spec.action_dim,), -0.5))
         self.generator = torch.Generator().manual_seed(seed)
         self.uniform_rng = np.random.default_rng(seed)
 
     def initial_memory(self, batch_size: int) -> torch.Tensor:
-        return torch.zeros(batch_size, self.gru.hidden_size)
+        return torch.zeros(batch_size, self.hidden_size)
 
     def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
         if self.memory_scope == "episode" or first_in_trial:
             return torch.zeros_like(memory)
         return memory
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
         mean = self.head(torch.cat([torch.as_tensor(obs), memory], dim=-1))
+        extras = {"hidden_norm": memory.norm(dim=-1).numpy()}
         if self.uniform_actions:
             size = (obs.shape[0], self.spec.action_dim)
             action = self.uniform_rng.uniform(self.spec.action_low, self.spec.action_high, size)
-            return action.astype(np.float32), {"hidden_norm": memory.norm(dim=-1).numpy()}, memory
+            return action.astype(np.float32), extras, memory
         if deterministic:
-            action = mean
-        else:
-            noise = torch.randn(mean.shape, generator=self.generator)
-            action = mean + self.log_std.exp() * noise
-        return action.numpy(), {"hidden_norm": memory.norm(dim=-1).numpy()}, memory
+            return mean.numpy(), extras, memory
+        noise = torch.randn(mean.shape, generator=self.generator)
+        return (mean + self.log_std.exp() * noise).numpy(), extras, memory
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
+        if not self.hidden_size:
+            return memory
         features = torch.cat(
             [
                 torch.as_tensor(transition.obs),

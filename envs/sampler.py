@@ -1,15 +1,20 @@
 """The parallel sampler every method trains and evaluates through.
 
-Layout: the envs of one collection live in *slots*. Slot ``k`` belongs to pipeline group ``k % G``,
-and the slots of each group are dealt round-robin over the worker processes, so every group (and
-every task class, since trials arrive class-major) is spread over every worker. The main process batches the policy's
-inference over all slots of a group. While the workers step group ``g``, the main process computes
-the actions of the group it has just received, so the workers always have the next command queued
-and inference overlaps physics.
+Layout: the envs of one collection live in *slots*, dealt into ``pipeline_groups`` groups (slot
+``k`` in group ``k % G``; trials arrive class-major and classes differ in physics cost by up to 4x,
+so dealing gives every group the same mix of classes); each group belongs to one worker process
+(group ``g`` to worker ``g % num_workers``), which balances the workers' load. The main process batches the policy's
+inference over a group and serves the groups in a fixed order: as soon as group ``g`` has stepped,
+its next actions are computed and sent while the workers step their other groups. Every worker
+therefore holds a queue of work, inference overlaps physics, and no step waits for a barrier across
+workers (a lock-step barrier costs ~25% on a virtualised 2-core machine: idle vCPUs are descheduled
+and come back with cold caches; see docs/sampler.md).
 
-Determinism: groups depend only on the slot index, slots only on the trial list and the policy's
-memory scope, never on the number of workers; the policy is called in the same order with the same
-batches, so the same seed gives identical trajectories with 1 or N workers (tested).
+Determinism: groups depend only on the trial list, the policy's memory scope and
+``pipeline_groups``, never on the number of workers; the policy is called in the same order with
+the same batches, so the same seed gives identical trajectories with 1 or N workers (tested).
+``pipeline_groups`` is part of a run's configuration like a batch size: changing it regroups the
+policy's batched calls (and its random draws), so it changes the numbers.
 
 Failures: a worker that raises sends its traceback; a worker that dies is noticed through its process
 sentinel; a worker that does not answer within ``timeout_s`` is an error too. All three raise
@@ -63,7 +68,10 @@ class ParallelSampler:
         num_workers: worker processes (default: available cores).
         max_slots: envs stepped at once; larger collections run in consecutive chunks.
             The paper batch is 10 classes x 5 episodes = 50.
-        pipeline_groups: groups interleaved to overlap inference and physics (1 = lock-step).
+        pipeline_groups: groups the slots are cut into; each is stepped by one worker and gets one
+            batched policy call per step. At least 2 per worker overlaps inference with physics;
+            workers beyond this number would idle and are not started. Part of the run's
+            configuration: it fixes the batches the policy is called on.
         inference_threads: torch threads in the main process while collecting (the cores belong
             to the workers).
         timeout_s: longest wait for one worker reply before it is declared hung.
@@ -75,7 +83,7 @@ class ParallelSampler:
         suite: TaskSuite,
         num_workers: int | None = None,
         max_slots: int = 50,
-        pipeline_groups: int = 2,
+        pipeline_groups: int = 4,
         inference_threads: int = 1,
         timeout_s: float = 600.0,
         start_method: str = "spawn",
@@ -88,7 +96,7 @@ class ParallelSampler:
             )
         self.suite = suite
         self.spec = suite.spec
-        self.num_workers = min(num_workers, max_slots)
+        self.num_workers = min(num_workers, max_slots, pipeline_groups)  # a group has one worker
         self.max_slots = max_slots
         self.pipeline_groups = pipeline_groups
         self.inference_threads = inference_threads
@@ -221,19 +229,17 @@ class ParallelSampler:
         rollout: Rollout,
         deterministic: bool,
     ) -> None:
-        n_slots = len(runs)
-        n_groups = min(self.pipeline_groups, n_slots)
-        slot_worker = self._assign_workers(n_slots, n_groups)
-        owners = [np.flatnonzero(slot_worker == w) for w in range(self.num_workers)]
-        active = [w for w in range(self.num_workers) if len(owners[w])]
+        n_groups = min(self.pipeline_groups, len(runs))
+        groups = [np.arange(g, len(runs), n_groups) for g in range(n_groups)]
+        owner = [g % self.num_workers for g in range(len(groups))]  # the one worker of each group
+        active = sorted(set(owner))
         for w in active:
-            wanted = [(int(s), trials[runs[s].trial].class_name, trials[runs[s].trial].variant)
-                      for s in owners[w]]
-            self._conns[w].send(("setup", wanted, n_groups))
+            mine = [(g, int(slot)) for g, slots in enumerate(groups) if owner[g] == w for slot in slots]
+            wanted = [(slot, trials[runs[slot].trial].class_name, trials[runs[slot].trial].variant)
+                      for _, slot in mine]
+            self._conns[w].send(("setup", wanted, [g for g, _ in mine], len(groups)))
         self._receive_all(active, "binding envs")
 
-        groups = [np.arange(g, n_slots, n_groups) for g in range(n_groups)]
-        group_workers = [sorted(set(slot_worker[slots].tolist())) for slots in groups]
         trial_index = np.array([r.trial for r in runs])
         first_episode = np.array([r.first_episode for r in runs])
         memories = [policy.initial_memory(len(slots)) for slots in groups]
@@ -245,15 +251,15 @@ class ParallelSampler:
                 self._conns[w].send(("reset",))
             self._receive_all(active, "resetting envs")
             episode_index = first_episode + episode
-            rollout.observations[trial_index, episode_index, 0] = self._views["obs"][:n_slots]
-            actions: list[np.ndarray] = [None] * n_groups  # type: ignore[list-item]
+            rollout.observations[trial_index, episode_index, 0] = self._views["obs"][: len(runs)]
+            actions: list[np.ndarray] = [None] * len(groups)  # type: ignore[list-item]
             for g, slots in enumerate(groups):
                 actions[g], memories[g] = self._act(policy, memories[g], rollout, slots, trial_index,
                                                     episode_index, 0, deterministic)
-                self._send_step(g, group_workers[g])
+                self._conns[owner[g]].send(("step", g))
             for t in range(steps):
                 for g, slots in enumerate(groups):
-                    self._receive_all(group_workers[g], f"stepping group {g} at step {t}")
+                    self._receive(owner[g], f"stepping group {g} at step {t}")
                     ti, ei = trial_index[slots], episode_index[slots]
                     obs = rollout.observations[ti, ei, t]
                     next_obs = self._views["obs"][slots]
@@ -274,22 +280,13 @@ class ParallelSampler:
                         actions[g], memories[g] = self._act(policy, memories[g], rollout, slots,
                                                             trial_index, episode_index, t + 1,
                                                             deterministic)
-                        self._send_step(g, group_workers[g])
+                        self._conns[owner[g]].send(("step", g))
             last = rollout.truncated[trial_index, episode_index, steps - 1]
             if not last.all():
                 self._fail(
                     f"envs did not truncate after {steps} steps; the suite's episode_length "
                     "must equal the env's time limit"
                 )
-
-    def _assign_workers(self, n_slots: int, n_groups: int) -> np.ndarray:
-        """Worker of each slot: the slots of every group are dealt round-robin over the workers.
-
-        Trials arrive class-major and classes differ in physics cost by up to 4x, so dealing (rather
-        than contiguous slices) spreads every class over every worker and balances their load.
-        """
-        position_in_group = np.arange(n_slots) // n_groups
-        return position_in_group % self.num_workers
 
     def _act(self, policy, memory, rollout, slots, trial_index, episode_index, t, deterministic):
         ti, ei = trial_index[slots], episode_index[slots]
@@ -306,10 +303,6 @@ class ParallelSampler:
         rollout.record_extras(ti, ei, t, extras)
         self._views["action"][slots] = self.spec.clip_action(action)
         return action, memory
-
-    def _send_step(self, group: int, workers: list[int]) -> None:
-        for w in workers:
-            self._conns[w].send(("step", group))
 
     def _receive_all(self, workers: list[int], doing: str) -> None:
         for w in workers:

@@ -6,7 +6,8 @@ exception is sent back as a traceback and ends the worker, so the main process c
 
 Commands (tuples sent by :class:`envs.sampler.ParallelSampler`):
 
-* ``("setup", [(slot, class_name, variant), ...], n_groups)``: bind an env to each owned slot.
+* ``("setup", [(slot, class_name, variant), ...], [group of each slot], n_groups)``: bind an env to
+  each owned slot and remember which pipeline group it is stepped with.
 * ``("reset",)``: reset every owned env, write the first observations.
 * ``("step", group)``: step the owned envs of one pipeline group with the actions in shared memory.
 * ``("close",)``: exit.
@@ -123,10 +124,10 @@ def run_worker(worker_id: int, conn: Connection, buffers: SharedStepBuffers, poo
             elif kind == "reset":
                 _reset(groups, views)
             elif kind == "setup":
-                _, wanted, n_groups = command
+                _, wanted, slot_groups, n_groups = command
                 groups = [[] for _ in range(n_groups)]
-                for slot, env in pool.bind(wanted):
-                    groups[slot % n_groups].append((slot, env))
+                for (slot, env), group in zip(pool.bind(wanted), slot_groups):
+                    groups[group].append((slot, env))
             elif kind == "close":
                 return
             else:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.probe import RecurrentProbePolicy
+from algorithms.probe import ProbePolicy
 from envs.evaluation import EVAL_COLUMNS, EvaluationConfig, evaluate
 from envs.sampler import ParallelSampler
 from envs.schedule import TaskSchedule
@@ -21,7 +21,7 @@ def sampler(ml10_short):
 def test_rows_cover_all_classes_in_long_format(ml10_short, sampler):
     schedule = TaskSchedule(ml10_short, run_seed=0, episodes_per_task=5)
     config = EvaluationConfig(variants_per_class=2, episodes_per_variant=2)
-    policy = RecurrentProbePolicy(ml10_short.spec, seed=0, memory_scope="trial")
+    policy = ProbePolicy(ml10_short.spec, seed=0, memory_scope="trial")
     result = evaluate(policy, sampler, schedule, config, iteration=7, env_steps=1234, wall_time=5.0)
     tasks = result.tasks
     assert list(tasks.columns) == list(EVAL_COLUMNS)
@@ -44,7 +44,7 @@ def test_deterministic_policy_gives_identical_evaluations(ml10_short, sampler):
     schedule = TaskSchedule(ml10_short, run_seed=1, episodes_per_task=5)
     config = EvaluationConfig(variants_per_class=1, episodes_per_variant=1)
     runs = [
-        evaluate(RecurrentProbePolicy(ml10_short.spec, seed=seed), sampler, schedule, config,
+        evaluate(ProbePolicy(ml10_short.spec, seed=seed), sampler, schedule, config,
                  iteration=0, env_steps=0, wall_time=0.0).tasks
         for seed in (3, 3)
     ]
@@ -53,7 +53,7 @@ def test_deterministic_policy_gives_identical_evaluations(ml10_short, sampler):
 
 def test_last_episode_scoring_uses_only_final_episodes(ml10_short, sampler):
     schedule = TaskSchedule(ml10_short, run_seed=0, episodes_per_task=5)
-    policy = RecurrentProbePolicy(ml10_short.spec, seed=4, memory_scope="trial")
+    policy = ProbePolicy(ml10_short.spec, seed=4, memory_scope="trial")
     config = EvaluationConfig(variants_per_class=1, episodes_per_variant=3, scored_episodes="last")
     result = evaluate(policy, sampler, schedule, config, iteration=0, env_steps=0, wall_time=0.0)
     assert (result.tasks["episodes"] == 1).all()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import FaultySuite, ScriptedExpertPolicy, StepCounterPolicy, SuiteThatFailsToLoad
 
-from algorithms.probe import RecurrentProbePolicy
+from algorithms.probe import ProbePolicy
 from algorithms.uniform_random import UniformRandomPolicy
 from envs.metrics import episode_metrics
 from envs.ml10 import ML10Suite
@@ -49,7 +49,7 @@ def test_scripted_expert_succeeds_and_metrics_match_env_info():
 
 def test_rollout_shapes_and_step_records(ml10_short):
     trials = TaskSchedule(ml10_short, run_seed=0, episodes_per_task=2).training_trials(0)[:3]
-    policy = RecurrentProbePolicy(ml10_short.spec, seed=0)
+    policy = ProbePolicy(ml10_short.spec, seed=0)
     with ParallelSampler(ml10_short, num_workers=2) as sampler:
         rollout = sampler.collect(policy, trials)
     steps = ml10_short.spec.episode_length
@@ -70,7 +70,7 @@ def test_identical_trajectories_with_one_and_two_workers(ml10_short, memory_scop
     trials = TaskSchedule(ml10_short, run_seed=5, episodes_per_task=2).training_trials(1)[:4]
     results = []
     for workers in (1, 2):
-        policy = RecurrentProbePolicy(ml10_short.spec, seed=11, memory_scope=memory_scope)
+        policy = ProbePolicy(ml10_short.spec, seed=11, memory_scope=memory_scope)
         with ParallelSampler(ml10_short, num_workers=workers) as sampler:
             results.append(sampler.collect(policy, trials))
     one, two = results
@@ -84,9 +84,9 @@ def test_identical_trajectories_with_one_and_two_workers(ml10_short, memory_scop
 def test_same_seed_same_rollout_different_seed_different(ml10_short):
     trials = [Trial("push-v3", 4, 1), Trial("sweep-v3", 9, 1)]
     with ParallelSampler(ml10_short, num_workers=2) as sampler:
-        a = sampler.collect(RecurrentProbePolicy(ml10_short.spec, seed=1), trials)
-        b = sampler.collect(RecurrentProbePolicy(ml10_short.spec, seed=1), trials)
-        c = sampler.collect(RecurrentProbePolicy(ml10_short.spec, seed=2), trials)
+        a = sampler.collect(ProbePolicy(ml10_short.spec, seed=1), trials)
+        b = sampler.collect(ProbePolicy(ml10_short.spec, seed=1), trials)
+        c = sampler.collect(ProbePolicy(ml10_short.spec, seed=2), trials)
     np.testing.assert_array_equal(a.observations, b.observations)
     assert not np.array_equal(a.actions, c.actions)
 
