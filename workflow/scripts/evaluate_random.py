@@ -25,7 +25,8 @@ def main(snakemake) -> None:
     workers = params.sampler.get("num_workers") or min(snakemake.threads, 64)
     log.info("ML10(seed=%d) ready in %.1f s; evaluating with %d workers", params.benchmark_seed,
              time.perf_counter() - start, workers)
-    with ParallelSampler(suite, num_workers=workers, max_slots=params.sampler.get("max_slots", 50)) as sampler:
+    with ParallelSampler(suite, num_workers=workers, max_slots=params.sampler["max_slots"],
+                         pipeline_groups=params.sampler["pipeline_groups"]) as sampler:
         result = evaluate(UniformRandomPolicy(suite.spec, seed), sampler, schedule, config,
                           iteration=0, env_steps=0, wall_time=time.perf_counter() - start)
     steps = len(result.episodes) * suite.spec.episode_length
