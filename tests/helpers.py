@@ -95,3 +95,105 @@ class SuiteThatFailsToLoad(PointRobotSuite):
 
     def __setstate__(self, state):
         raise RuntimeError("this suite cannot be loaded in a worker")
+
+
+class GaussianPolicy:
+    """A memoryless Gaussian MLP policy that records its log-probs (for the trainer's test agent)."""
+
+    memory_scope = "episode"
+
+    def __init__(self, spec, seed: int) -> None:
+        import torch
+        from torch import nn
+
+        from algorithms.common.networks import mlp
+
+        torch.manual_seed(seed)
+        self.spec = spec
+        self.net = mlp(spec.obs_dim, (32, 32), spec.action_dim)
+        self.log_std = nn.Parameter(torch.full((spec.action_dim,), -0.5))
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def distribution(self, obs):
+        import torch
+
+        return torch.distributions.Normal(self.net(obs), self.log_std.exp())
+
+    def initial_memory(self, batch_size: int) -> None:
+        return None
+
+    def start_episode(self, memory, first_in_trial: bool) -> None:
+        return None
+
+    def act(self, obs, memory, deterministic: bool):
+        import torch
+
+        with torch.no_grad():
+            dist = self.distribution(torch.as_tensor(obs))
+            if deterministic:
+                action = dist.mean
+            else:
+                action = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=self.generator)
+            return action.numpy(), {"log_prob": dist.log_prob(action).sum(-1).numpy()}, None
+
+    def observe(self, memory, transition: Transition) -> None:
+        return None
+
+
+class ClippedReinforceAgent:
+    """PPO's clipped surrogate on Monte-Carlo returns (no critic): a small real learner for tests."""
+
+    def __init__(self, spec, seed: int, crash_at_iteration: int | None = None) -> None:
+        import torch
+
+        from algorithms.common.ppo import PPOConfig
+
+        self.policy = GaussianPolicy(spec, seed)
+        self.parameters = [*self.policy.net.parameters(), self.policy.log_std]
+        self.optimizer = torch.optim.Adam(self.parameters, lr=3e-3)
+        self.generator = torch.Generator().manual_seed(seed + 1)
+        self.config = PPOConfig(epochs=4, minibatches=2, clip=0.2, entropy_coef=0.0)
+        self.crash_at_iteration = crash_at_iteration
+
+    def update(self, rollout, iteration: int) -> dict[str, float]:
+        import torch
+
+        from algorithms.common.ppo import generalized_advantages, ppo_update
+
+        if iteration == self.crash_at_iteration:
+            raise KeyboardInterrupt("simulated kill")
+        rewards = torch.as_tensor(rollout.rewards, dtype=torch.float32)
+        advantages, _ = generalized_advantages(
+            rewards, torch.zeros_like(rewards), torch.zeros(rewards.shape[:-1]), gamma=0.99, lam=1.0
+        )
+        batch = {
+            "obs": torch.as_tensor(rollout.observations[:, :, :-1]).reshape(-1, self.policy.spec.obs_dim),
+            "actions": torch.as_tensor(rollout.actions).reshape(-1, self.policy.spec.action_dim),
+            "old_log_prob": torch.as_tensor(rollout.extras["log_prob"]).reshape(-1),
+            "advantages": advantages.reshape(-1),
+        }
+
+        def evaluate(minibatch):
+            dist = self.policy.distribution(minibatch["obs"])
+            return dist.log_prob(minibatch["actions"]).sum(-1), dist.entropy().sum(-1), None
+
+        return ppo_update(evaluate, self.parameters, self.optimizer, batch, self.config, self.generator)
+
+    def state_dict(self) -> dict:
+        return {
+            "net": self.policy.net.state_dict(),
+            "log_std": self.policy.log_std.detach().clone(),
+            "optimizer": self.optimizer.state_dict(),
+            "policy_generator": self.policy.generator.get_state(),
+            "update_generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        self.policy.net.load_state_dict(state["net"])
+        with torch.no_grad():
+            self.policy.log_std.copy_(state["log_std"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.policy.generator.set_state(state["policy_generator"])
+        self.generator.set_state(state["update_generator"])

@@ -1,0 +1,81 @@
+"""The shared training loop: learning on the point robot, outputs, and resumption after a kill."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pytest
+from helpers import ClippedReinforceAgent
+
+from algorithms.manifest import build_manifest
+from algorithms.trainer import TIMING_COLUMNS, RunPaths, TrainingConfig, train
+from envs.evaluation import EVAL_COLUMNS, EvaluationConfig
+from envs.point_robot import PointRobotSuite
+from envs.sampler import ParallelSampler
+from envs.schedule import TaskSchedule
+
+SUITE = PointRobotSuite(episode_length=20)
+LOG = logging.getLogger("test_trainer")
+
+
+def _config(iterations: int) -> TrainingConfig:
+    return TrainingConfig(
+        iterations=iterations, episodes_per_task=32, eval_interval=3, checkpoint_interval=2,
+        evaluation=EvaluationConfig(variants_per_class=10, episodes_per_variant=1),
+    )
+
+
+def _run(tmp_path, name, iterations, crash_at=None, seed=0):
+    paths = RunPaths(run_dir=tmp_path / name, checkpoint=tmp_path / "checkpoints" / name / "ckpt.pt")
+    manifest = build_manifest({"iterations": iterations, "seed": seed}, device="cpu")
+    agent = ClippedReinforceAgent(SUITE.spec, seed=seed, crash_at_iteration=crash_at)
+    with ParallelSampler(SUITE, num_workers=2) as sampler:
+        train(agent, sampler, TaskSchedule(SUITE, seed, 32), _config(iterations), paths, manifest, LOG)
+    return paths
+
+
+def test_training_improves_return_and_writes_every_output(tmp_path):
+    paths = _run(tmp_path, "run", iterations=12)
+    evaluation = pd.read_csv(paths.evaluation)
+    assert list(evaluation.columns) == list(EVAL_COLUMNS)
+    assert sorted(evaluation["iteration"].unique()) == [0, 3, 6, 9, 12]
+    assert set(evaluation["split"]) == {"train", "test"}
+    train_split = evaluation[evaluation.split == "train"].set_index("iteration")["return"]
+    assert train_split[12] > train_split[0] + 1.0  # learnt to head for the semicircle of goals
+    log = pd.read_csv(paths.train_log)
+    assert list(log["iteration"]) == list(range(1, 13))
+    assert (log["env_steps"] == log["iteration"] * 32 * 20).all()
+    assert {"policy_loss", "clip_fraction", "train_avg_success"} <= set(log.columns)
+    assert paths.manifest.exists() and paths.evaluation_episodes.exists()
+
+
+def test_resume_after_a_kill_gives_the_numbers_of_an_uninterrupted_run(tmp_path):
+    reference = _run(tmp_path, "reference", iterations=7)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "resumed", iterations=7, crash_at=5)  # dies during the 6th iteration
+    assert not (tmp_path / "resumed" / "eval.csv").exists()  # no final output from a dead run
+    resumed = _run(tmp_path, "resumed", iterations=7)  # a fresh process would do the same
+    for name in ("evaluation", "train_log", "evaluation_episodes"):
+        expected = pd.read_csv(getattr(reference, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
+        actual = pd.read_csv(getattr(resumed, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
+        pd.testing.assert_frame_equal(actual, expected)
+    import json
+
+    assert json.loads(resumed.manifest.read_text())["resumes"] == 1
+
+
+def test_checkpoint_of_another_configuration_or_corrupt_file_is_refused(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "run", iterations=7, crash_at=3)
+    with pytest.raises(RuntimeError, match="different configuration"):
+        _run(tmp_path, "run", iterations=9)
+    (tmp_path / "checkpoints" / "run" / "ckpt.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="ckpt.pt is unreadable.*delete it"):
+        _run(tmp_path, "run", iterations=7)
+
+
+def test_bad_training_config_is_rejected():
+    with pytest.raises(ValueError, match="training.eval_interval"):
+        TrainingConfig(iterations=1, episodes_per_task=1, eval_interval=0, checkpoint_interval=1,
+                       evaluation=EvaluationConfig(1, 1))
