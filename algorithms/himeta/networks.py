@@ -1,0 +1,135 @@
+"""HiMeta's three levels as separate modules (paper Section 3, Figure 2).
+
+* :class:`HighLevel` (phi): embeds ``MDP_t = (s_t, a_t, r_t, s_{t+1})``, runs a GRU and a categorical
+  head, eq. (5): ``h_t = phi_h(MDP_t, h_{t-1})``, ``y_t = Cat(phi_y(h_t))`` (Gumbel-softmax sample).
+* :class:`Critic` (theta_V): ``V(s_t, y_t)``, trained with the HL objective (eq. 6), not by PPO.
+* :class:`IntermediateLevel` (psi): encoder ``z_t ~ tanh(N(mu(y_t, s_t), sigma(y_t, s_t)))``
+  (eq. 10) and decoder ``s^ego_{t+M} = psi_s(z_t, s^ego_t)`` (eq. 11-12).
+* :class:`LowLevel` (theta_pi): Gaussian policy ``a_t ~ pi(y_t, z_t, s_t)`` (eq. 14).
+
+No module reads another's parameters; the losses in ``losses.py`` decide where gradients stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+from algorithms.common.networks import mlp
+
+
+@dataclass(frozen=True)
+class HiMetaNetworkConfig:
+    """Sizes of the networks; defaults and their sources are in config/methods/himeta-*.yaml."""
+
+    categories: int = 5
+    recurrent_size: int = 256
+    state_embed: tuple[int, ...] = (64,)
+    action_embed: tuple[int, ...] = (32,)
+    reward_embed: tuple[int, ...] = (16,)
+    categorical_hidden: tuple[int, ...] = (512, 512)
+    categorical_dropout: float = 0.7
+    encoder_hidden: tuple[int, ...] = (128, 128, 64, 32)
+    decoder_hidden: tuple[int, ...] = (32, 64, 128, 128)
+    decoder_dropout: float = 0.7
+    policy_hidden: tuple[int, ...] = (256, 256)
+    critic_hidden: tuple[int, ...] = (256, 256)
+    log_std_min: float = -0.5
+    log_std_max: float = 0.5
+    z_mean_limit: float = 7.0
+
+
+def _embed(width: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    return mlp(width, hidden, width, activation=nn.Tanh, output_activation=nn.Tanh)
+
+
+class HighLevel(nn.Module):
+    """Task/sub-task inference: GRU over embedded transitions and a categorical head (eq. 5)."""
+
+    def __init__(self, obs_dim: int, action_dim: int, config: HiMetaNetworkConfig) -> None:
+        super().__init__()
+        self.categories = config.categories
+        self.state_embed = _embed(obs_dim, config.state_embed)
+        self.action_embed = _embed(action_dim, config.action_embed)
+        self.reward_embed = _embed(1, config.reward_embed)
+        self.gru = nn.GRU(2 * obs_dim + action_dim + 1, config.recurrent_size, batch_first=True)
+        self.head = mlp(config.recurrent_size, config.categorical_hidden, config.categories,
+                        activation=nn.ReLU, dropout=config.categorical_dropout)
+
+    def embed(self, obs, action, reward, next_obs) -> torch.Tensor:
+        """The embedded ``MDP_t``; ``reward`` has the shape of ``obs`` without its last axis."""
+        return torch.cat(
+            [self.state_embed(obs), self.action_embed(action),
+             self.reward_embed(reward.unsqueeze(-1)), self.state_embed(next_obs)], dim=-1,
+        )
+
+    def forward(self, obs, action, reward, next_obs, hidden=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sequences ``[B, T, ...]`` -> (logits of y_t ``[B, T, K]``, h_t ``[B, T, H]``)."""
+        states, _ = self.gru(self.embed(obs, action, reward, next_obs), hidden)
+        return self.head(states), states
+
+    def sample(self, logits: torch.Tensor, temperature: float = 1.0, hard: bool = False) -> torch.Tensor:
+        """A relaxed one-hot ``y_t`` (Gumbel-softmax; the paper's ``Cat`` activation)."""
+        return nn.functional.gumbel_softmax(logits, tau=temperature, hard=hard)
+
+
+class Critic(nn.Module):
+    """``V(s_t, y_t)`` (eq. 6); its loss also trains the HL through ``y_t``."""
+
+    def __init__(self, obs_dim: int, config: HiMetaNetworkConfig) -> None:
+        super().__init__()
+        self.net = mlp(obs_dim + config.categories, config.critic_hidden, 1)
+
+    def forward(self, obs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, y], dim=-1)).squeeze(-1)
+
+
+class IntermediateLevel(nn.Module):
+    """Macro-action encoder ``q(z | y, s)`` (eq. 10) and goal-state decoder (eq. 11-12)."""
+
+    def __init__(self, obs_dim: int, action_dim: int, ego_dim: int, config: HiMetaNetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = mlp(obs_dim + config.categories, config.encoder_hidden, 2 * action_dim,
+                           activation=nn.LeakyReLU)
+        self.decoder = mlp(ego_dim + action_dim, config.decoder_hidden, ego_dim,
+                           activation=nn.LeakyReLU, dropout=config.decoder_dropout)
+
+    def distribution(self, obs: torch.Tensor, y: torch.Tensor) -> Normal:
+        """The Gaussian before the tanh of eq. (10)."""
+        mean, log_std = self.encoder(torch.cat([obs, y], dim=-1)).chunk(2, dim=-1)
+        limit = self.config.z_mean_limit
+        log_std = log_std.clamp(self.config.log_std_min, self.config.log_std_max)
+        return Normal(mean.clamp(-limit, limit), log_std.exp())
+
+    def decode(self, ego: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Predicted ego-state at the goal time from the current ego-state and the macro-action."""
+        return self.decoder(torch.cat([ego, z], dim=-1))
+
+
+def tanh_sample(distribution: Normal, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``z = tanh(u)``, ``u ~ distribution`` (reparameterised), with ``log q(z)`` summed over dims.
+
+    ``log q(z) = log N(u) - sum log(1 - tanh(u)^2)`` (change of variables). Deterministic: ``tanh(mean)``.
+    """
+    pre = distribution.mean if deterministic else distribution.rsample()
+    z = torch.tanh(pre)
+    log_q = distribution.log_prob(pre).sum(-1) - torch.log1p(-z.pow(2) + 1e-6).sum(-1)
+    return z, log_q
+
+
+class LowLevel(nn.Module):
+    """Primitive policy ``pi(a | y, z, s)`` (eq. 14): a diagonal Gaussian with state-dependent std."""
+
+    def __init__(self, obs_dim: int, action_dim: int, config: HiMetaNetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.net = mlp(obs_dim + config.categories + action_dim, config.policy_hidden, 2 * action_dim)
+
+    def forward(self, obs: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> Normal:
+        mean, log_std = self.net(torch.cat([obs, y, z], dim=-1)).chunk(2, dim=-1)
+        log_std = log_std.clamp(self.config.log_std_min, self.config.log_std_max)
+        return Normal(torch.tanh(mean), log_std.exp())
