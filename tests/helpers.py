@@ -197,3 +197,58 @@ class ClippedReinforceAgent:
         self.optimizer.load_state_dict(state["optimizer"])
         self.policy.generator.set_state(state["policy_generator"])
         self.generator.set_state(state["update_generator"])
+
+
+def run_training(tmp_path, name, suite, make_agent, iterations, episodes_per_task, eval_variants,
+                 checkpoint_interval=2, eval_interval=3, seed=0):
+    """Train ``make_agent()`` through the shared trainer; returns the run's output paths."""
+    import logging
+
+    from algorithms.manifest import build_manifest
+    from algorithms.trainer import RunPaths, TrainingConfig, train
+    from envs.evaluation import EvaluationConfig
+    from envs.sampler import ParallelSampler
+    from envs.schedule import TaskSchedule
+
+    paths = RunPaths(run_dir=tmp_path / name, checkpoint=tmp_path / "checkpoints" / name / "ckpt.pt")
+    config = TrainingConfig(
+        iterations=iterations, episodes_per_task=episodes_per_task, eval_interval=eval_interval,
+        checkpoint_interval=checkpoint_interval,
+        evaluation=EvaluationConfig(variants_per_class=eval_variants, episodes_per_variant=1),
+    )
+    manifest = build_manifest({"iterations": iterations, "seed": seed}, "cpu")
+    with ParallelSampler(suite, num_workers=2) as sampler:
+        train(make_agent(), sampler, TaskSchedule(suite, seed, episodes_per_task), config, paths,
+              manifest, logging.getLogger(name))
+    return paths
+
+
+def assert_same_run(expected_paths, actual_paths):
+    """Equal evaluation, per-episode and training tables, ignoring the machine's timing columns."""
+    import pandas as pd
+
+    from algorithms.trainer import TIMING_COLUMNS
+
+    for name in ("evaluation", "train_log", "evaluation_episodes"):
+        expected = pd.read_csv(getattr(expected_paths, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
+        actual = pd.read_csv(getattr(actual_paths, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
+        pd.testing.assert_frame_equal(actual, expected)
+
+
+class CrashingAgent:
+    """Wraps an agent and raises (a simulated kill) at the start of one iteration's update."""
+
+    def __init__(self, agent, crash_at_iteration: int | None) -> None:
+        self.agent, self.crash_at_iteration = agent, crash_at_iteration
+        self.policy = agent.policy
+
+    def update(self, rollout, iteration: int):
+        if iteration == self.crash_at_iteration:
+            raise KeyboardInterrupt("simulated kill")
+        return self.agent.update(rollout, iteration)
+
+    def state_dict(self):
+        return self.agent.state_dict()
+
+    def load_state_dict(self, state):
+        self.agent.load_state_dict(state)

@@ -78,3 +78,21 @@ def test_ppo_update_moves_the_policy_towards_positive_advantages():
     assert mean.item() > 0.1  # probability mass moved towards the better actions
     assert 0.5 < value.item() < 3.0  # the value head moved towards the returns
     assert {"policy_loss", "entropy", "value_loss", "grad_norm", "clip_fraction", "approx_kl"} <= stats.keys()
+
+
+def test_running_normalizer_matches_the_statistics_of_all_batches():
+    import numpy as np
+
+    from algorithms.common.normalization import RunningNormalizer
+
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(3.0, 2.0, (100, 2)), rng.normal(-1.0, 0.5, (50, 2))
+    norm = RunningNormalizer(2, clip=100.0)
+    norm.update(first)
+    norm.update(second)
+    everything = np.concatenate([first, second])
+    np.testing.assert_allclose(norm.mean, everything.mean(0))
+    np.testing.assert_allclose(norm.var, everything.var(0))
+    normalized = norm(everything).numpy()
+    np.testing.assert_allclose(normalized.mean(0), 0.0, atol=1e-5)
+    assert RunningNormalizer(1, clip=5.0)(np.array([1e6])).item() == 5.0

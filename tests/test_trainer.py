@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import logging
+import json
 
 import pandas as pd
 import pytest
-from helpers import ClippedReinforceAgent
+from helpers import ClippedReinforceAgent, assert_same_run, run_training
 
-from algorithms.manifest import build_manifest
-from algorithms.trainer import TIMING_COLUMNS, RunPaths, TrainingConfig, train
+from algorithms.trainer import TrainingConfig
 from envs.evaluation import EVAL_COLUMNS, EvaluationConfig
 from envs.point_robot import PointRobotSuite
-from envs.sampler import ParallelSampler
-from envs.schedule import TaskSchedule
 
 SUITE = PointRobotSuite(episode_length=20)
-LOG = logging.getLogger("test_trainer")
 
 
-def _config(iterations: int) -> TrainingConfig:
-    return TrainingConfig(
-        iterations=iterations, episodes_per_task=32, eval_interval=3, checkpoint_interval=2,
-        evaluation=EvaluationConfig(variants_per_class=10, episodes_per_variant=1),
-    )
-
-
-def _run(tmp_path, name, iterations, crash_at=None, seed=0):
-    paths = RunPaths(run_dir=tmp_path / name, checkpoint=tmp_path / "checkpoints" / name / "ckpt.pt")
-    manifest = build_manifest({"iterations": iterations, "seed": seed}, device="cpu")
-    agent = ClippedReinforceAgent(SUITE.spec, seed=seed, crash_at_iteration=crash_at)
-    with ParallelSampler(SUITE, num_workers=2) as sampler:
-        train(agent, sampler, TaskSchedule(SUITE, seed, 32), _config(iterations), paths, manifest, LOG)
-    return paths
+def _run(tmp_path, name, iterations, crash_at=None):
+    return run_training(tmp_path, name, SUITE, lambda: ClippedReinforceAgent(SUITE.spec, 0, crash_at),
+                        iterations=iterations, episodes_per_task=32, eval_variants=10)
 
 
 def test_training_improves_return_and_writes_every_output(tmp_path):
@@ -55,13 +40,8 @@ def test_resume_after_a_kill_gives_the_numbers_of_an_uninterrupted_run(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path, "resumed", iterations=7, crash_at=5)  # dies during the 6th iteration
     assert not (tmp_path / "resumed" / "eval.csv").exists()  # no final output from a dead run
-    resumed = _run(tmp_path, "resumed", iterations=7)  # a fresh process would do the same
-    for name in ("evaluation", "train_log", "evaluation_episodes"):
-        expected = pd.read_csv(getattr(reference, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
-        actual = pd.read_csv(getattr(resumed, name)).drop(columns=list(TIMING_COLUMNS), errors="ignore")
-        pd.testing.assert_frame_equal(actual, expected)
-    import json
-
+    resumed = _run(tmp_path, "resumed", iterations=7)  # fresh objects, as a new process would have
+    assert_same_run(reference, resumed)
     assert json.loads(resumed.manifest.read_text())["resumes"] == 1
 
 

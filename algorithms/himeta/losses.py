@@ -37,6 +37,7 @@ def high_level_loss(
     batch: dict[str, torch.Tensor],
     value_targets: torch.Tensor,
     weights: LossWeights,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
     """Eq. (9) on trajectories ``[B, T, ...]``; also returns the sampled ``y`` ``[B, T, K]``.
 
@@ -44,7 +45,7 @@ def high_level_loss(
     paper), detached.
     """
     logits, _ = high(batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
-    y = high.sample(logits)
+    y = high.sample(logits, generator)
     value_loss = (critic(batch["obs"], y) - value_targets.detach()).pow(2).mean()
     entropy_term = categorical_entropy_regularizer(logits).mean()
     occupancy_term = occupancy_loss(y, weights.occupancy_sign).mean()
@@ -61,6 +62,7 @@ def intermediate_level_loss(
     y: torch.Tensor,
     ego: torch.Tensor,
     goal_ego: torch.Tensor,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. (11)-(12): ``||psi_s(z, s^ego_t) - s^ego_goal||^2 + KL(psi_z(.|y, s) || pi(.|y, z, s))``.
 
@@ -69,7 +71,7 @@ def intermediate_level_loss(
     a prior only: it is evaluated with detached parameters and detached inputs ``(y, s)``.
     """
     obs, y, goal_ego = obs.detach(), y.detach(), goal_ego.detach()
-    z, log_q = tanh_sample(intermediate.distribution(obs, y))
+    z, log_q = tanh_sample(intermediate.distribution(obs, y), generator=generator)
     reconstruction = (intermediate.decode(ego.detach(), z) - goal_ego).pow(2).mean()
     frozen = {name: p.detach() for name, p in low.named_parameters()}
     prior = functional_call(low, frozen, (obs, y, z.detach()))

@@ -66,14 +66,30 @@ class HighLevel(nn.Module):
              self.reward_embed(reward.unsqueeze(-1)), self.state_embed(next_obs)], dim=-1,
         )
 
-    def forward(self, obs, action, reward, next_obs, hidden=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sequences ``[B, T, ...]`` -> (logits of y_t ``[B, T, K]``, h_t ``[B, T, H]``)."""
-        states, _ = self.gru(self.embed(obs, action, reward, next_obs), hidden)
-        return self.head(states), states
+    def forward(self, obs, action, reward, next_obs) -> tuple[torch.Tensor, torch.Tensor]:
+        """Episodes ``[B, T, ...]`` -> (acting logits ``[B, T, K]``, h_t ``[B, T, H]``).
 
-    def sample(self, logits: torch.Tensor, temperature: float = 1.0, hard: bool = False) -> torch.Tensor:
-        """A relaxed one-hot ``y_t`` (Gumbel-softmax; the paper's ``Cat`` activation)."""
-        return nn.functional.gumbel_softmax(logits, tau=temperature, hard=hard)
+        The acting logits of step ``t`` come from ``h_{t-1}`` (``h_{-1} = 0``): the context the agent
+        had when it chose ``a_t``, exactly as during sampling (the reference code's rollout used a
+        state one step behind its update; here both use ``(s_t, h_{t-1})``).
+        """
+        states, _ = self.gru(self.embed(obs, action, reward, next_obs))
+        before = torch.cat([torch.zeros_like(states[:, :1]), states[:, :-1]], dim=1)
+        return self.head(before), states
+
+    def step(self, hidden: torch.Tensor, obs, action, reward, next_obs) -> torch.Tensor:
+        """One GRU step on a batch of transitions: ``h_t`` from ``h_{t-1}`` ``[B, H]``."""
+        features = self.embed(obs, action, reward, next_obs).unsqueeze(1)
+        _, hidden = self.gru(features, hidden.unsqueeze(0))
+        return hidden.squeeze(0)
+
+    @staticmethod
+    def sample(logits: torch.Tensor, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> torch.Tensor:
+        """A relaxed one-hot ``y_t`` (Gumbel-softmax, the paper's ``Cat`` activation), seeded."""
+        uniform = torch.rand(logits.shape, generator=generator, device=logits.device)
+        gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
+        return torch.softmax((logits + gumbel) / temperature, dim=-1)
 
 
 class Critic(nn.Module):
@@ -110,12 +126,15 @@ class IntermediateLevel(nn.Module):
         return self.decoder(torch.cat([ego, z], dim=-1))
 
 
-def tanh_sample(distribution: Normal, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def tanh_sample(
+    distribution: Normal, deterministic: bool = False, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``z = tanh(u)``, ``u ~ distribution`` (reparameterised), with ``log q(z)`` summed over dims.
 
     ``log q(z) = log N(u) - sum log(1 - tanh(u)^2)`` (change of variables). Deterministic: ``tanh(mean)``.
     """
-    pre = distribution.mean if deterministic else distribution.rsample()
+    noise = torch.randn(distribution.mean.shape, generator=generator, device=distribution.mean.device)
+    pre = distribution.mean if deterministic else distribution.mean + distribution.stddev * noise
     z = torch.tanh(pre)
     log_q = distribution.log_prob(pre).sum(-1) - torch.log1p(-z.pow(2) + 1e-6).sum(-1)
     return z, log_q

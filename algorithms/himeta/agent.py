@@ -1,0 +1,284 @@
+"""The HiMeta agent: acting through the shared sampler and Algorithm 1's update.
+
+Acting at step ``t`` (memory reset every episode, as the paper's per-episode GRU):
+``y_t ~ Cat(phi_y(h_{t-1}))``, ``z_t ~ tanh(N(psi(y_t, s_t)))``, ``a_t ~ pi(y_t, z_t, s_t)``; after
+the step the GRU consumes ``MDP_t = (s_t, a_t, r_t, s_{t+1})``. ``y_t``, ``z_t`` and ``log pi(a_t)``
+are recorded with the step, so PPO's ratio is taken against exactly what acted.
+
+Update (Algorithm 1): push the iteration's episodes into a FIFO buffer of recent trajectories; run
+``him_updates`` steps of the HL objective (eq. 9, HL + critic) and of the IL objective (eq. 11,
+IL), each on ``trajectories_per_update`` buffer episodes, with separate Adam optimisers; then PPO
+epochs on the fresh episodes for the LL (eq. 13 without a value term), with advantages from the
+critic. Rewards: ``r_ext = g(r; a)`` (eq. 21), ``r = r_ext + r_in`` (eq. 15-16).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from algorithms.common.normalization import RunningNormalizer
+from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
+from algorithms.himeta.equations import (
+    goal_indices_constant_discretization,
+    goal_indices_constant_margin,
+    goal_indices_subtask,
+    intrinsic_reward,
+    shaped_reward,
+)
+from algorithms.himeta.losses import LossWeights, high_level_loss, intermediate_level_loss
+from algorithms.himeta.networks import (
+    Critic,
+    HiMetaNetworkConfig,
+    HighLevel,
+    IntermediateLevel,
+    LowLevel,
+    tanh_sample,
+)
+from envs.policy import Transition
+from envs.rollout import Rollout
+from envs.suite import EnvSpec
+
+GoalType = Literal["cd", "cm", "st"]
+
+
+@dataclass(frozen=True)
+class HiMetaConfig:
+    """Every HiMeta hyper-parameter; config/methods/himeta-*.yaml gives the values and sources."""
+
+    goal_type: GoalType
+    goal_horizon: int
+    networks: HiMetaNetworkConfig
+    loss_weights: LossWeights
+    ppo: PPOConfig
+    gamma: float
+    gae_lambda: float
+    lr_high: float
+    lr_critic: float
+    lr_intermediate: float
+    lr_low: float
+    buffer_trajectories: int
+    him_updates: int
+    trajectories_per_update: int
+    reward_shaping_a: float | None
+    intrinsic_reward: bool
+    normalize_obs: bool = True
+
+
+class _TrajectoryBuffer:
+    """FIFO ring of the most recent episodes (Algorithm 1's ``B``), stored raw."""
+
+    def __init__(self, capacity: int, steps: int, obs_dim: int, action_dim: int) -> None:
+        self.obs = np.zeros((capacity, steps + 1, obs_dim), np.float32)
+        self.actions = np.zeros((capacity, steps, action_dim), np.float32)
+        self.rewards = np.zeros((capacity, steps), np.float32)  # r_ext (shaped), the HL's input
+        self.returns = np.zeros((capacity, steps), np.float32)  # Monte-Carlo returns of r (eq. 6)
+        self.size = 0
+        self.cursor = 0
+
+    def push(self, obs, actions, rewards, returns) -> None:
+        for i in range(len(obs)):
+            self.obs[self.cursor], self.actions[self.cursor] = obs[i], actions[i]
+            self.rewards[self.cursor], self.returns[self.cursor] = rewards[i], returns[i]
+            self.cursor = (self.cursor + 1) % len(self.obs)
+            self.size = min(self.size + 1, len(self.obs))
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self, name) for name in ("obs", "actions", "rewards", "returns", "size", "cursor")}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value.copy() if isinstance(value, np.ndarray) else value)
+
+
+class HiMetaPolicy:
+    """The acting side: batched over env slots, memory = the HL's GRU state, reset every episode."""
+
+    memory_scope = "episode"
+
+    def __init__(self, agent: HiMetaAgent) -> None:
+        self.agent = agent
+
+    def initial_memory(self, batch_size: int) -> torch.Tensor:
+        return torch.zeros(batch_size, self.agent.config.networks.recurrent_size)
+
+    def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
+        return torch.zeros_like(memory)
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
+        agent = self.agent
+        state = agent.normalize(obs)
+        logits = agent.high.head(memory)
+        y = torch.softmax(logits, -1) if deterministic else agent.high.sample(logits, agent.act_generator)
+        z, _ = tanh_sample(agent.intermediate.distribution(state, y), deterministic, agent.act_generator)
+        policy = agent.low(state, y, z)
+        if deterministic:
+            action = policy.mean
+        else:
+            noise = torch.randn(policy.mean.shape, generator=agent.act_generator)
+            action = policy.mean + policy.stddev * noise
+        log_prob = policy.log_prob(action).sum(-1)
+        extras = {"y": y.numpy(), "z": z.numpy(), "log_prob": log_prob.numpy()}
+        return action.numpy(), extras, memory
+
+    @torch.inference_mode()
+    def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
+        agent = self.agent
+        reward = torch.as_tensor(agent.extrinsic_reward(transition.reward), dtype=torch.float32)
+        return agent.high.step(memory, agent.normalize(transition.obs),
+                               torch.as_tensor(transition.action), reward,
+                               agent.normalize(transition.next_obs))
+
+
+class HiMetaAgent:
+    """HiMeta with goal states ``config.goal_type`` (CD, CM or ST)."""
+
+    def __init__(self, spec: EnvSpec, config: HiMetaConfig, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.spec, self.config = spec, config
+        nets = config.networks
+        self.ego = list(spec.ego_indices)
+        self.high = HighLevel(spec.obs_dim, spec.action_dim, nets)
+        self.critic = Critic(spec.obs_dim, nets)
+        self.intermediate = IntermediateLevel(spec.obs_dim, spec.action_dim, len(self.ego), nets)
+        self.low = LowLevel(spec.obs_dim, spec.action_dim, nets)
+        self.high_optimizer = torch.optim.Adam([
+            {"params": self.high.parameters(), "lr": config.lr_high},
+            {"params": self.critic.parameters(), "lr": config.lr_critic},
+        ])
+        self.intermediate_optimizer = torch.optim.Adam(self.intermediate.parameters(), lr=config.lr_intermediate)
+        self.low_optimizer = torch.optim.Adam(self.low.parameters(), lr=config.lr_low)
+        self.normalizer = RunningNormalizer(spec.obs_dim)
+        self.buffer = _TrajectoryBuffer(config.buffer_trajectories, spec.episode_length,
+                                        spec.obs_dim, spec.action_dim)
+        self.act_generator = torch.Generator().manual_seed(seed)
+        self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self._set_training(False)
+        self.policy = HiMetaPolicy(self)
+
+    # ------------------------------------------------------------------ reward and input processing
+    def normalize(self, obs) -> torch.Tensor:
+        if self.config.normalize_obs:
+            return self.normalizer(obs)
+        return torch.as_tensor(obs, dtype=torch.float32)
+
+    def extrinsic_reward(self, reward: np.ndarray) -> np.ndarray:
+        """``g(r; a)`` of eq. (21), or the raw reward when shaping is off."""
+        a = self.config.reward_shaping_a
+        return reward if a is None else shaped_reward(reward, a)
+
+    def _goal_indices(self, y: torch.Tensor) -> np.ndarray:
+        steps, horizon = self.spec.episode_length, self.config.goal_horizon
+        if self.config.goal_type == "cd":
+            return np.tile(goal_indices_constant_discretization(steps, horizon), (y.shape[0], 1))
+        if self.config.goal_type == "cm":
+            return np.tile(goal_indices_constant_margin(steps, horizon), (y.shape[0], 1))
+        labels = y.argmax(-1).cpu().numpy()
+        return np.stack([goal_indices_subtask(row) for row in labels])
+
+    def _set_training(self, training: bool) -> None:
+        for module in (self.high, self.critic, self.intermediate, self.low):
+            module.train(training)
+
+    # ------------------------------------------------------------------ Algorithm 1
+    def update(self, rollout: Rollout, iteration: int) -> dict[str, float]:
+        steps = self.spec.episode_length
+        episodes = rollout.rewards.shape[0] * rollout.rewards.shape[1]
+        obs = rollout.observations.reshape(episodes, steps + 1, -1)
+        actions = rollout.actions.reshape(episodes, steps, -1)
+        y_stored = torch.as_tensor(rollout.extras["y"].reshape(episodes, steps, -1))
+        z_stored = rollout.extras["z"].reshape(episodes, steps, -1)
+        r_ext = self.extrinsic_reward(rollout.rewards.reshape(episodes, steps))
+        r_in = intrinsic_reward(r_ext, z_stored, actions) if self.config.intrinsic_reward else 0.0 * r_ext
+        total = torch.as_tensor(r_ext + r_in, dtype=torch.float32)
+        returns, _ = generalized_advantages(total, torch.zeros_like(total), torch.zeros(episodes),
+                                            self.config.gamma, 1.0)
+        self.buffer.push(obs, actions, r_ext, returns.numpy())
+
+        self._set_training(True)
+        stats: dict[str, float] = {}
+        for _ in range(self.config.him_updates):
+            stats = self._hierarchy_step()
+        old_log_prob = torch.as_tensor(rollout.extras["log_prob"].reshape(-1))
+        stats |= self._policy_step(obs, actions, y_stored, torch.as_tensor(z_stored), total, old_log_prob)
+        self._set_training(False)
+        if self.config.normalize_obs:
+            self.normalizer.update(obs)
+        stats |= {"reward_extrinsic": float(r_ext.mean()), "reward_intrinsic": float(np.mean(r_in))}
+        return stats
+
+    def _hierarchy_step(self) -> dict[str, float]:
+        count = min(self.config.trajectories_per_update, self.buffer.size)
+        picked = torch.randperm(self.buffer.size, generator=self.update_generator)[:count].numpy()
+        obs = self.normalize(self.buffer.obs[picked])
+        batch = {
+            "obs": obs[:, :-1], "next_obs": obs[:, 1:],
+            "actions": torch.as_tensor(self.buffer.actions[picked]),
+            "rewards": torch.as_tensor(self.buffer.rewards[picked]),
+        }
+        hl_loss, hl_stats, y = high_level_loss(
+            self.high, self.critic, batch, torch.as_tensor(self.buffer.returns[picked]),
+            self.config.loss_weights, self.update_generator,
+        )
+        self.high_optimizer.zero_grad()
+        hl_loss.backward()
+        self.high_optimizer.step()
+
+        goals = torch.as_tensor(self._goal_indices(y.detach()))
+        ego = obs[..., self.ego]
+        goal_ego = torch.gather(ego, 1, goals.unsqueeze(-1).expand(-1, -1, len(self.ego)))
+        il_loss, il_stats = intermediate_level_loss(
+            self.intermediate, self.low, batch["obs"], y, ego[:, :-1], goal_ego, self.update_generator
+        )
+        self.intermediate_optimizer.zero_grad()
+        il_loss.backward()
+        self.intermediate_optimizer.step()
+        return hl_stats | il_stats
+
+    def _policy_step(self, obs, actions, y, z, rewards, old_log_prob) -> dict[str, float]:
+        states = self.normalize(obs)
+        with torch.no_grad():
+            values = self.critic(states[:, :-1], y)
+            bootstrap = self.critic(states[:, -1], y[:, -1])  # the time limit is not terminal
+        advantages, _ = generalized_advantages(rewards, values, bootstrap, self.config.gamma,
+                                               self.config.gae_lambda)
+        action_dim = self.spec.action_dim
+        batch = {
+            "obs": states[:, :-1].reshape(-1, self.spec.obs_dim),
+            "y": y.reshape(-1, y.shape[-1]),
+            "z": z.reshape(-1, action_dim),
+            "actions": torch.as_tensor(actions).reshape(-1, action_dim),
+            "old_log_prob": old_log_prob,
+            "advantages": advantages.reshape(-1),
+        }
+
+        def evaluate(minibatch):
+            policy = self.low(minibatch["obs"], minibatch["y"], minibatch["z"])
+            return policy.log_prob(minibatch["actions"]).sum(-1), policy.entropy().sum(-1), None
+
+        return ppo_update(evaluate, self.low.parameters(), self.low_optimizer, batch, self.config.ppo,
+                          self.update_generator)
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict:
+        return {
+            "high": self.high.state_dict(), "critic": self.critic.state_dict(),
+            "intermediate": self.intermediate.state_dict(), "low": self.low.state_dict(),
+            "high_optimizer": self.high_optimizer.state_dict(),
+            "intermediate_optimizer": self.intermediate_optimizer.state_dict(),
+            "low_optimizer": self.low_optimizer.state_dict(),
+            "normalizer": self.normalizer.state_dict(), "buffer": self.buffer.state_dict(),
+            "act_generator": self.act_generator.get_state(),
+            "update_generator": self.update_generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("high", "critic", "intermediate", "low", "high_optimizer",
+                     "intermediate_optimizer", "low_optimizer", "normalizer", "buffer"):
+            getattr(self, name).load_state_dict(state[name])
+        self.act_generator.set_state(state["act_generator"])
+        self.update_generator.set_state(state["update_generator"])
