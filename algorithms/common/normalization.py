@@ -15,6 +15,12 @@ class RunningNormalizer:
         self.count = 0.0
         self.clip = clip
         self.eps = eps
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Tensor copies of the statistics, so normalising a batch builds no new tensors."""
+        self._mean = torch.as_tensor(self.mean, dtype=torch.float32)
+        self._std = torch.as_tensor(np.sqrt(self.var + self.eps), dtype=torch.float32)
 
     def update(self, values: np.ndarray) -> None:
         """Merge the statistics of ``values [..., dim]`` (parallel-variance formula)."""
@@ -25,15 +31,15 @@ class RunningNormalizer:
         self.mean = self.mean + delta * n / total
         self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
         self.count = total
+        self._refresh()
 
     def __call__(self, values: np.ndarray | torch.Tensor) -> torch.Tensor:
         values = torch.as_tensor(values, dtype=torch.float32)
-        mean = torch.as_tensor(self.mean, dtype=torch.float32)
-        std = torch.as_tensor(np.sqrt(self.var + self.eps), dtype=torch.float32)
-        return ((values - mean) / std).clamp(-self.clip, self.clip)
+        return ((values - self._mean) / self._std).clamp(-self.clip, self.clip)
 
     def state_dict(self) -> dict:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
         self.mean, self.var, self.count = state["mean"].copy(), state["var"].copy(), state["count"]
+        self._refresh()
