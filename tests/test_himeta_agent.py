@@ -85,3 +85,19 @@ def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path
     assert LOSS_TERMS <= set(log.columns) and log[sorted(LOSS_TERMS)].notna().all().all()
     evaluation = pd.read_csv(reference.evaluation)
     assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
+
+
+def test_deterministic_acting_draws_no_random_numbers():
+    """Evaluation must not shift the random stream of training (else the eval cadence changes results)."""
+    import numpy as np
+    import torch
+
+    suite = PointRobotSuite(episode_length=20)
+    agent = HiMetaAgent(suite.spec, _small(load_himeta_config(CONFIGS / "himeta-st.yaml")), seed=0)
+    before = agent.act_generator.get_state().clone()
+    memory = agent.policy.initial_memory(3)
+    action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    assert torch.equal(agent.act_generator.get_state(), before)
+    agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
+    assert not torch.equal(agent.act_generator.get_state(), before)
+    assert action.shape == (3, 2) and extras["y"].shape == (3, 5) and extras["z"].shape == (3, 2)

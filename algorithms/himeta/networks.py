@@ -133,8 +133,11 @@ def tanh_sample(
 
     ``log q(z) = log N(u) - sum log(1 - tanh(u)^2)`` (change of variables). Deterministic: ``tanh(mean)``.
     """
-    noise = torch.randn(distribution.mean.shape, generator=generator, device=distribution.mean.device)
-    pre = distribution.mean if deterministic else distribution.mean + distribution.stddev * noise
+    if deterministic:  # draws nothing: evaluation must not move the training's random stream
+        pre = distribution.mean
+    else:
+        noise = torch.randn(distribution.mean.shape, generator=generator, device=distribution.mean.device)
+        pre = distribution.mean + distribution.stddev * noise
     z = torch.tanh(pre)
     log_q = distribution.log_prob(pre).sum(-1) - torch.log1p(-z.pow(2) + 1e-6).sum(-1)
     return z, log_q
