@@ -39,16 +39,15 @@ TIMING_COLUMNS = ("wall_time", "sample_time", "update_time", "steps_per_s")
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The budget and the evaluation/checkpoint cadence of one run."""
+    """The budget and the evaluation/checkpoint cadence of one run (episodes per task: the schedule)."""
 
     iterations: int
-    episodes_per_task: int
     eval_interval: int
     evaluation: EvaluationConfig
     checkpoint_interval: int
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "episodes_per_task", "eval_interval", "checkpoint_interval"):
+        for name in ("iterations", "eval_interval", "checkpoint_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"training.{name} must be >= 1, got {getattr(self, name)}")
 

@@ -3,8 +3,8 @@
 Layout: the envs of one collection live in *slots*, dealt into ``pipeline_groups`` groups (slot
 ``k`` in group ``k % G``; trials arrive class-major and classes differ in physics cost by up to 4x,
 so dealing gives every group the same mix of classes); each group belongs to one worker process
-(group ``g`` to worker ``g % num_workers``), which balances the workers' load. The main process batches the policy's
-inference over a group and serves the groups in a fixed order: as soon as group ``g`` has stepped,
+(group ``g`` to worker ``g % num_workers``), which balances the workers' load. The main process
+batches the policy's inference over a group and serves the groups in a fixed order: as soon as group ``g`` has stepped,
 its next actions are computed and sent while the workers step their other groups. Every worker
 therefore holds a queue of work, inference overlaps physics, and no step waits for a barrier across
 workers (a lock-step barrier costs ~25% on a virtualised 2-core machine: idle vCPUs are descheduled

@@ -143,7 +143,7 @@ class GaussianPolicy:
 class ClippedReinforceAgent:
     """PPO's clipped surrogate on Monte-Carlo returns (no critic): a small real learner for tests."""
 
-    def __init__(self, spec, seed: int, crash_at_iteration: int | None = None) -> None:
+    def __init__(self, spec, seed: int) -> None:
         import torch
 
         from algorithms.common.ppo import PPOConfig
@@ -153,15 +153,12 @@ class ClippedReinforceAgent:
         self.optimizer = torch.optim.Adam(self.parameters, lr=3e-3)
         self.generator = torch.Generator().manual_seed(seed + 1)
         self.config = PPOConfig(epochs=4, minibatches=2, clip=0.2, entropy_coef=0.0)
-        self.crash_at_iteration = crash_at_iteration
 
     def update(self, rollout, iteration: int) -> dict[str, float]:
         import torch
 
         from algorithms.common.ppo import generalized_advantages, ppo_update
 
-        if iteration == self.crash_at_iteration:
-            raise KeyboardInterrupt("simulated kill")
         rewards = torch.as_tensor(rollout.rewards, dtype=torch.float32)
         advantages, _ = generalized_advantages(
             rewards, torch.zeros_like(rewards), torch.zeros(rewards.shape[:-1]), gamma=0.99, lam=1.0
@@ -212,7 +209,7 @@ def run_training(tmp_path, name, suite, make_agent, iterations, episodes_per_tas
 
     paths = RunPaths(run_dir=tmp_path / name, checkpoint=tmp_path / "checkpoints" / name / "ckpt.pt")
     config = TrainingConfig(
-        iterations=iterations, episodes_per_task=episodes_per_task, eval_interval=eval_interval,
+        iterations=iterations, eval_interval=eval_interval,
         checkpoint_interval=checkpoint_interval,
         evaluation=EvaluationConfig(variants_per_class=eval_variants, episodes_per_variant=1),
     )

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from helpers import ClippedReinforceAgent, assert_same_run, run_training
+from helpers import ClippedReinforceAgent, CrashingAgent, assert_same_run, run_training
 
 from algorithms.trainer import TrainingConfig
 from envs.evaluation import EVAL_COLUMNS, EvaluationConfig
@@ -16,7 +16,8 @@ SUITE = PointRobotSuite(episode_length=20)
 
 
 def _run(tmp_path, name, iterations, crash_at=None):
-    return run_training(tmp_path, name, SUITE, lambda: ClippedReinforceAgent(SUITE.spec, 0, crash_at),
+    return run_training(tmp_path, name, SUITE,
+                        lambda: CrashingAgent(ClippedReinforceAgent(SUITE.spec, 0), crash_at),
                         iterations=iterations, episodes_per_task=32, eval_variants=10)
 
 
@@ -57,5 +58,5 @@ def test_checkpoint_of_another_configuration_or_corrupt_file_is_refused(tmp_path
 
 def test_bad_training_config_is_rejected():
     with pytest.raises(ValueError, match="training.eval_interval"):
-        TrainingConfig(iterations=1, episodes_per_task=1, eval_interval=0, checkpoint_interval=1,
+        TrainingConfig(iterations=1, eval_interval=0, checkpoint_interval=1,
                        evaluation=EvaluationConfig(1, 1))
