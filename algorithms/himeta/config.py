@@ -36,8 +36,8 @@ def _build(cls, values: dict[str, Any], where: str):
 
 
 def himeta_config(values: dict[str, Any], where: str = "config") -> HiMetaConfig:
-    """A validated config from a mapping (``method`` key allowed and ignored)."""
-    values = {key: value for key, value in values.items() if key != "method"}
+    """A validated config from a mapping of hyper-parameters (an ``algorithm`` key is ignored)."""
+    values = {key: value for key, value in values.items() if key != "algorithm"}
     config = _build(HiMetaConfig, values, where)
     if config.goal_type not in ("cd", "cm", "st"):
         raise ValueError(f"goal_type must be cd, cm or st in {where}, got {config.goal_type!r}")
