@@ -1,0 +1,105 @@
+"""Table cells and the Markdown / LaTeX (booktabs) rendering of a sectioned table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+DIGITS: dict[str, int] = {"avg_success": 2, "success": 2, "return": 1}
+"""Decimals per metric (the paper prints success metrics with two)."""
+
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A table to render: a caption, a header row, titled sections of rows and footnotes."""
+
+    caption: str
+    header: list[str]
+    sections: list[tuple[str | None, list[list[str]]]]
+    notes: list[str] = field(default_factory=list)
+
+
+def format_estimate(mean: float, std: float, seeds: int, expected: int, digits: int) -> str:
+    """``mean ± std`` over seeds; ``[n/N seeds]`` when seeds are missing, ``—`` when none is there.
+
+    With a single seed there is no spread to show, so the cell is the mean alone.
+    """
+    if seeds == 0 or math.isnan(mean):
+        return MISSING
+    text = f"{mean:.{digits}f}"
+    if seeds > 1:
+        text += f" ± {std:.{digits}f}"
+    if seeds < expected:
+        text += f" [{seeds}/{expected} seeds]"
+    return text
+
+
+def format_paper(mean: float, std: float, digits: int) -> str:
+    """A value the paper reports (``mean ± std``; the std may be absent)."""
+    if math.isnan(mean):
+        return MISSING
+    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" ± {std:.{digits}f}")
+
+
+def format_comparison(ours: str, paper: str, difference: float, digits: int) -> str:
+    """``ours / paper (Δ ours - paper)``; no Δ when either side is missing."""
+    if math.isnan(difference):
+        return f"{ours} / {paper}"
+    return f"{ours} / {paper} (Δ {difference:+.{digits}f})"
+
+
+def _markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def to_markdown(table: TextTable) -> str:
+    """GitHub-flavoured Markdown: caption (if any) in bold, a bold row per section title, notes below."""
+    width = len(table.header)
+    lines = [f"**{table.caption}**", ""] if table.caption else []
+    lines += [_markdown_row(table.header), "|" + "|".join([":---"] + ["---:"] * (width - 1)) + "|"]
+    for title, rows in table.sections:
+        if title is not None:
+            lines.append(_markdown_row([f"**{title}**"] + [""] * (width - 1)))
+        lines.extend(_markdown_row(row) for row in rows)
+    lines.append("")
+    lines.extend(f"{note}  " for note in table.notes)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+_LATEX_UNICODE = {"±": r"$\pm$", "—": "--", "Δ": r"$\Delta$", "−": "$-$", "γ": r"$\gamma$"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters and spell the few Unicode symbols the tables use."""
+    escaped = "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+    for symbol, replacement in _LATEX_UNICODE.items():
+        escaped = escaped.replace(symbol, replacement)
+    return escaped
+
+
+def to_latex(table: TextTable, label: str) -> str:
+    """A ``table`` environment with a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``)."""
+    width = len(table.header)
+    lines = [
+        r"\begin{table}[t]", r"\centering", r"\small",
+        rf"\caption{{{latex_escape(table.caption)}}}", rf"\label{{{label}}}",
+        r"\begin{tabular}{l" + "r" * (width - 1) + "}", r"\toprule",
+        " & ".join(latex_escape(cell) for cell in table.header) + r" \\", r"\midrule",
+    ]
+    for index, (title, rows) in enumerate(table.sections):
+        if title is not None:
+            if index > 0:
+                lines.append(r"\midrule")
+            lines.append(rf"\multicolumn{{{width}}}{{l}}{{\textit{{{latex_escape(title)}}}}} \\")
+        lines.extend(" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in rows)
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.notes:
+        lines.append(r"\par\smallskip\footnotesize " + " ".join(latex_escape(n) for n in table.notes))
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"

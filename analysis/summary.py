@@ -1,0 +1,125 @@
+"""The one-page summary (Markdown): what the report covers, where its numbers come from, links to every
+table and figure, and every gap in the data."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from analysis.formatting import TextTable, to_markdown
+from analysis.labels import method_label
+from analysis.loading import Study
+from analysis.settings import ReportSettings
+
+
+def _clock(seconds: float) -> str:
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:d}:{minutes:02d}"
+
+
+def _runs_table(study: Study) -> TextTable:
+    header = ["Method", "Seed", "Final iteration", "Env steps", "Wall time (h:mm)", "Resumes", "Device",
+              "Host", "SLURM job", "Commit"]
+    rows = []
+    for method, seed in study.runs():
+        manifest = study.manifests[(method, seed)]
+        evaluations = study.evaluations[(study.evaluations["method"] == method)
+                                        & (study.evaluations["seed"] == seed)]
+        commit = str(manifest["git_commit"] or "unknown")[:10] + (" (dirty)" if manifest["git_dirty"] else "")
+        rows.append([method_label(method), str(seed), str(int(evaluations["iteration"].max())),
+                     f"{int(manifest['env_steps']):,}", _clock(float(manifest["wall_time"])),
+                     str(manifest.get("resumes", 0)), str(manifest["device"]), str(manifest["host"]),
+                     str(manifest["slurm_job_id"] or "-"), commit])
+    return TextTable("", header, [(None, rows)])
+
+
+def _distinct(study: Study, read) -> dict[str, list[str]]:
+    """Value (as JSON text) -> the runs that have it, for one manifest field."""
+    holders: dict[str, list[str]] = defaultdict(list)
+    for method, seed in study.runs():
+        value = read(study.manifests[(method, seed)])
+        holders[json.dumps(value, sort_keys=True, default=str)].append(f"{method_label(method)}/{seed}")
+    return dict(holders)
+
+
+def _versions_lines(study: Study) -> list[str]:
+    packages = sorted({name for manifest in study.manifests.values() for name in manifest["packages"]})
+    lines = []
+    for name in packages:
+        values = _distinct(study, lambda manifest: manifest["packages"].get(name))
+        if len(values) == 1:
+            lines.append(f"- {name}: {json.loads(next(iter(values)))}")
+        else:
+            spread = "; ".join(f"{json.loads(v)} ({', '.join(runs)})" for v, runs in values.items())
+            lines.append(f"- **{name} differs between runs**: {spread}")
+    return lines
+
+
+def _budget_lines(study: Study) -> list[str]:
+    lines = []
+    for method in study.methods:
+        budgets = {json.dumps(study.manifests[(method, seed)]["config"].get("budget"), sort_keys=True)
+                   for seed in study.seeds if (method, seed) in study.manifests}
+        steps = [int(study.manifests[(method, seed)]["env_steps"])
+                 for seed in study.seeds if (method, seed) in study.manifests]
+        if not steps:
+            lines.append(f"- {method_label(method)}: no run loaded")
+            continue
+        budget_text = " | ".join(f"`{budget}`" for budget in sorted(budgets))
+        flag = " (**budgets differ between seeds**)" if len(budgets) > 1 else ""
+        lines.append(f"- {method_label(method)}: {budget_text}{flag}; env steps per run at the end: "
+                     f"{min(steps):,}" + (f" to {max(steps):,}" if max(steps) != min(steps) else ""))
+    return lines
+
+
+def _commit_lines(study: Study) -> list[str]:
+    commits = _distinct(study, lambda manifest: [manifest["git_commit"], manifest["git_dirty"]])
+    lines = []
+    for value, runs in commits.items():
+        commit, dirty = json.loads(value)
+        note = " **with uncommitted changes**" if dirty else ""
+        lines.append(f"- `{commit}`{note}: {', '.join(runs)}")
+    return lines
+
+
+def render_summary(
+    study: Study,
+    settings: ReportSettings,
+    table1: TextTable,
+    links: dict[str, list[str]],
+    paper_tables: list[str],
+    created: str,
+) -> str:
+    """The Markdown of summary.md. ``links``: section title -> file names (relative to the report);
+    ``paper_tables``: the tables that have paper values beside ours."""
+    methods = ", ".join(f"{method_label(m)} (`{m}`)" for m in study.methods)
+    chance_seeds = sorted(study.chance["seed"].unique()) if study.chance is not None else []
+    lines: list[Any] = [
+        f"# Study `{study.name}`: ML10 report", "",
+        f"Generated {created} by `analysis` from `results/runs/`.", "",
+        f"- Methods: {methods}",
+        f"- Seeds: {', '.join(map(str, study.seeds))} ({len(study.runs())} of "
+        f"{len(study.methods) * len(study.seeds)} runs loaded)",
+        f"- Final score of a run: {settings.describe()} (`report.final_point: {settings.final_point}`"
+        + (f", `last_k: {settings.last_k}`)" if settings.final_point == "mean_last_k" else ")"),
+        "- Chance level: uniform random actions, seeds " + (", ".join(map(str, chance_seeds))
+                                                           if chance_seeds else "none found (not shown)"),
+        f"- Paper values beside ours: {', '.join(paper_tables) if paper_tables else 'none'} "
+        "(the paper's text gives no numbers for the other tables)", "",
+        "## Missing data", "",
+    ]
+    if study.gaps:
+        lines += ["**This is a partial report** (`report.partial: true`). Missing:", ""]
+        lines += [f"- {gap}" for gap in study.gaps]
+    else:
+        lines.append("None: every run has every task at every evaluation point.")
+    lines += ["", "## Headline (Table 1)", "", to_markdown(table1).rstrip(), "", "## Files", ""]
+    for section, files in links.items():
+        lines.append(f"- {section}: " + ", ".join(f"[{name}]({name})" for name in files))
+    lines += ["", "## Budget (from the run manifests)", "", *_budget_lines(study),
+              "", "## Code and package versions", "", *_commit_lines(study), "", *_versions_lines(study),
+              "", "## Runs included", "", to_markdown(_runs_table(study))]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,142 @@
+"""The paper's Table 1 (per method and split), Table 2 (task-wise average success) and Table 5
+(task-wise return): mean and sample std (ddof = 1) over seeds of the runs' final scores.
+
+Each table is a long frame (one row per cell, the CSV) and :class:`TextTable` layouts in the paper's
+order (the Markdown and LaTeX), with a second layout beside the paper's values where the paper gives any.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from analysis.formatting import (
+    DIGITS, MISSING, TextTable, format_comparison, format_estimate, format_paper,
+)
+from analysis.labels import (
+    METRIC_LABELS, METRICS, SPLITS, TASKS_BY_SPLIT, method_label, task_label,
+)
+
+TASK_TABLE_METRICS: dict[str, str] = {"table2": "avg_success", "table5": "return"}
+"""The metric of each task-wise table."""
+
+_STD_NOTE = "Mean ± sample standard deviation (ddof = 1) over seeds; [n/N seeds] marks missing seeds."
+
+
+def _estimate(values: pd.Series) -> tuple[float, float, int]:
+    """Mean, sample std (NaN for fewer than two values) and count."""
+    values = values.dropna().to_numpy(dtype=float)
+    if values.size == 0:
+        return math.nan, math.nan, 0
+    std = float(np.std(values, ddof=1)) if values.size > 1 else math.nan
+    return float(np.mean(values)), std, int(values.size)
+
+
+def task_table(scores: pd.DataFrame, metric: str, methods: list[str], expected_seeds: int) -> pd.DataFrame:
+    """One row per (split, task, method) in the paper's order: mean, std and seed count of ``metric``."""
+    by_cell = {key: rows[metric] for key, rows in scores.groupby(["split", "task", "method"], sort=False)}
+    records = []
+    for split in SPLITS:
+        for task in TASKS_BY_SPLIT[split]:
+            for method in methods:
+                mean, std, seeds = _estimate(by_cell.get((split, task, method), pd.Series(dtype=float)))
+                records.append({
+                    "split": split, "task": task, "task_label": task_label(task), "method": method,
+                    "method_label": method_label(method), "metric": metric, "mean": mean, "std": std,
+                    "seeds": seeds, "expected_seeds": expected_seeds,
+                })
+    return pd.DataFrame(records)
+
+
+def overall_table(scores: pd.DataFrame, methods: list[str], expected_seeds: int) -> pd.DataFrame:
+    """Table 1: per (method, split, metric), mean and std over seeds of each seed's mean over the split's
+    tasks. A seed that lacks a task of the split does not enter that split's cell (its seed count shows).
+    """
+    per_seed = scores.groupby(["method", "seed", "split"], sort=False)
+    split_means = per_seed[list(METRICS)].mean()
+    split_means["tasks"] = per_seed["task"].nunique()
+    split_means = split_means.reset_index()
+    complete = split_means["tasks"] == split_means["split"].map(lambda s: len(TASKS_BY_SPLIT[s]))
+    split_means = split_means[complete]
+    records = []
+    for method in methods:
+        for split in SPLITS:
+            rows = split_means[(split_means["method"] == method) & (split_means["split"] == split)]
+            for metric in METRICS:
+                mean, std, seeds = _estimate(rows[metric])
+                records.append({
+                    "method": method, "method_label": method_label(method), "split": split,
+                    "metric": metric, "mean": mean, "std": std, "seeds": seeds,
+                    "expected_seeds": expected_seeds,
+                })
+    return pd.DataFrame(records)
+
+
+def _our_cell(row: pd.Series) -> str:
+    return format_estimate(row["mean"], row["std"], int(row["seeds"]), int(row["expected_seeds"]),
+                           DIGITS[row["metric"]])
+
+
+def _comparison_cell(row: pd.Series) -> str:
+    digits = DIGITS[row["metric"]]
+    paper = format_paper(row["paper_mean"], row["paper_std"], digits)
+    return format_comparison(_our_cell(row), paper, row["difference"], digits)
+
+
+def _has_paper_values(table: pd.DataFrame) -> bool:
+    return bool(table["paper_mean"].notna().any())
+
+
+def _paper_notes(table: pd.DataFrame) -> list[str]:
+    sources = sorted(table["paper_source"].dropna().unique())
+    return ["Cells: ours / paper (Δ = ours − paper); " + MISSING + " where the paper gives no value.",
+            "Paper values: " + "; ".join(sources) + " (reports/paper/)."]
+
+
+def _cells_by(table: pd.DataFrame, keys: list[str]) -> dict[tuple, pd.Series]:
+    return {tuple(row[key] for key in keys): row for _, row in table.iterrows()}
+
+
+def task_layouts(table: pd.DataFrame, methods: list[str], caption: str, final_point: str) -> list[TextTable]:
+    """Table 2 / Table 5 in the paper's layout (tasks as rows, methods as columns, train then test),
+    followed by the same layout beside the paper's values when the paper reports any."""
+    metric = table["metric"].iloc[0]
+    header = ["Task", *[method_label(method) for method in methods]]
+    cells = _cells_by(table, ["split", "task", "method"])
+
+    def sections(cell: Callable[[pd.Series], str]) -> list[tuple[str | None, list[list[str]]]]:
+        return [
+            (f"{METRIC_LABELS[metric]} ({split})",
+             [[task_label(task), *[cell(cells[(split, task, method)]) for method in methods]]
+              for task in TASKS_BY_SPLIT[split]])
+            for split in SPLITS
+        ]
+
+    notes = [_STD_NOTE, f"Final score: {final_point}."]
+    layouts = [TextTable(caption, header, sections(_our_cell), notes)]
+    if _has_paper_values(table):
+        layouts.append(TextTable(caption + " Beside the paper's values.", header,
+                                 sections(_comparison_cell), _paper_notes(table)))
+    return layouts
+
+
+def overall_layouts(table: pd.DataFrame, methods: list[str], caption: str, final_point: str) -> list[TextTable]:
+    """Table 1: one row per method; train then test columns of average success, success and return."""
+    header = ["Method", *[f"{METRIC_LABELS[m]} ({split})" for split in SPLITS for m in METRICS]]
+    cells = _cells_by(table, ["method", "split", "metric"])
+
+    def rows(cell: Callable[[pd.Series], str]) -> list[list[str]]:
+        return [[method_label(method), *[cell(cells[(method, split, metric)])
+                                         for split in SPLITS for metric in METRICS]]
+                for method in methods]
+
+    notes = [_STD_NOTE, "Per seed, each metric is first averaged over the split's tasks.",
+             f"Final score: {final_point}."]
+    layouts = [TextTable(caption, header, [(None, rows(_our_cell))], notes)]
+    if _has_paper_values(table):
+        layouts.append(TextTable(caption + " Beside the paper's values.", header,
+                                 [(None, rows(_comparison_cell))], _paper_notes(table)))
+    return layouts
