@@ -87,7 +87,7 @@ def _comparison_cell(row: pd.Series) -> str:
 
 
 def _has_paper_values(table: pd.DataFrame) -> bool:
-    return bool(table["paper_mean"].notna().any())
+    return "paper_mean" in table.columns and bool(table["paper_mean"].notna().any())
 
 
 def _paper_notes(table: pd.DataFrame) -> list[str]:
