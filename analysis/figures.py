@@ -70,7 +70,10 @@ def plot_learning_curves(
         for column, split in enumerate(SPLITS):
             axis = axes[row][column]
             subset = data[data["split"] == split]
-            if not subset.empty:
+            if subset.empty:
+                axis.text(0.5, 0.5, "no complete evaluation", ha="center", va="center",
+                          transform=axis.transAxes, color="0.4")
+            else:
                 sns.lineplot(data=subset, x="steps", y=metric, hue="label", hue_order=list(palette),
                              palette=palette, errorbar="sd", marker="o", markersize=4, ax=axis,
                              legend=False)
@@ -119,7 +122,10 @@ def _interval_panels(
                 axis.plot(cell["estimate"], position, "|", color=colour, markersize=16, markeredgewidth=2.5)
             if reference is not None:
                 axis.axvline(reference, color="0.3", linestyle="--", linewidth=1)
-            axis.set_xlim(-0.02, 1.02)
+            if not labels:
+                axis.text(0.5, 0.5, "nothing to compare in this study", ha="center", va="center",
+                          transform=axis.transAxes, color="0.4")
+            axis.set_xlim(-0.05, 1.05)
             axis.set_ylim(-0.6, len(labels) - 0.4)
             axis.set_yticks(positions, labels)
             axis.set_title(f"{METRIC_LABELS[metric]}, {_split_title(split)}")

@@ -230,14 +230,15 @@ def load_study(
     methods, seeds = tuple(methods), tuple(int(seed) for seed in seeds)
     if not methods or not seeds:
         raise MissingDataError(f"the study names no {'methods' if not methods else 'seeds'}")
-    missing_files = [
-        (method, seed, run_dir(results_dir, method, seed) / name)
-        for method in methods for seed in seeds for name in RUN_FILES
-        if not (run_dir(results_dir, method, seed) / name).exists()
-    ]
-    gaps = [Gap(m, s, "run", f"{path} does not exist") for m, s, path in missing_files]
+    gaps = []
+    for method in methods:
+        for seed in seeds:
+            directory = run_dir(results_dir, method, seed)
+            absent = [name for name in RUN_FILES if not (directory / name).exists()]
+            if absent:
+                gaps.append(Gap(method, seed, "run", f"no {', '.join(absent)} in {directory}"))
     _raise_if_gaps(gaps, partial)
-    incomplete = {(m, s) for m, s, _ in missing_files}
+    incomplete = {(gap.method, gap.seed) for gap in gaps}
 
     evaluations, train_logs, manifests = [], [], {}
     for method in methods:

@@ -99,7 +99,7 @@ def render_summary(
     chance_seeds = sorted(study.chance["seed"].unique()) if study.chance is not None else []
     lines: list[Any] = [
         f"# Study `{study.name}`: ML10 report", "",
-        f"Generated {created} by `analysis` from `results/runs/`.", "",
+        f"Generated {created} by the `analysis` package from the runs listed at the end.", "",
         f"- Methods: {methods}",
         f"- Seeds: {', '.join(map(str, study.seeds))} ({len(study.runs())} of "
         f"{len(study.methods) * len(study.seeds)} runs loaded)",
