@@ -8,7 +8,6 @@ Written here because rliable does not import with pandas 3; the definitions foll
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,9 +94,4 @@ def improvement_interval(
         stratified_bootstrap(x, resamples, rng), stratified_bootstrap(y, resamples, rng)
     )
     return percentile_interval(estimate, replicates, confidence)
-
-
-def nan_interval() -> Interval:
-    """The interval of a statistic that has no data."""
-    return Interval(math.nan, math.nan, math.nan)
 
