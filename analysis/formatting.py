@@ -13,12 +13,28 @@ MISSING = "—"
 
 @dataclass(frozen=True)
 class TextTable:
-    """A table to render: a caption, a header row, titled sections of rows and footnotes."""
+    """A table to render: a caption, a header row, titled sections of rows and footnotes.
+
+    ``groups`` optionally spans labels over the columns after the first, e.g. ``[("Train", 3),
+    ("Test", 3)]``: a header row of its own in LaTeX, ``"label (group)"`` column names in Markdown.
+    """
 
     caption: str
     header: list[str]
     sections: list[tuple[str | None, list[list[str]]]]
     notes: list[str] = field(default_factory=list)
+    groups: list[tuple[str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.groups and sum(span for _, span in self.groups) != len(self.header) - 1:
+            raise ValueError(f"groups {self.groups} do not span the {len(self.header) - 1} value columns")
+
+    def flat_header(self) -> list[str]:
+        """The header with each column's group folded into its name."""
+        if not self.groups:
+            return list(self.header)
+        names = [group for group, span in self.groups for _ in range(span)]
+        return [self.header[0], *[f"{label} ({group.lower()})" for label, group in zip(self.header[1:], names)]]
 
 
 def format_estimate(mean: float, std: float, seeds: int, expected: int, digits: int) -> str:
@@ -58,7 +74,7 @@ def to_markdown(table: TextTable) -> str:
     """GitHub-flavoured Markdown: caption (if any) in bold, a bold row per section title, notes below."""
     width = len(table.header)
     lines = [f"**{table.caption}**", ""] if table.caption else []
-    lines += [_markdown_row(table.header), "|" + "|".join([":---"] + ["---:"] * (width - 1)) + "|"]
+    lines += [_markdown_row(table.flat_header()), "|" + "|".join([":---"] + ["---:"] * (width - 1)) + "|"]
     for title, rows in table.sections:
         if title is not None:
             lines.append(_markdown_row([f"**{title}**"] + [""] * (width - 1)))
@@ -90,8 +106,16 @@ def to_latex(table: TextTable, label: str) -> str:
         r"\begin{table}[t]", r"\centering", r"\small",
         rf"\caption{{{latex_escape(table.caption)}}}", rf"\label{{{label}}}",
         r"\begin{tabular}{l" + "r" * (width - 1) + "}", r"\toprule",
-        " & ".join(latex_escape(cell) for cell in table.header) + r" \\", r"\midrule",
     ]
+    if table.groups:
+        spans = [rf"\multicolumn{{{span}}}{{c}}{{{latex_escape(group)}}}" for group, span in table.groups]
+        lines.append(" & ".join(["", *spans]) + r" \\")
+        first, rules = 2, []
+        for _, span in table.groups:
+            rules.append(rf"\cmidrule(lr){{{first}-{first + span - 1}}}")
+            first += span
+        lines.append(" ".join(rules))
+    lines += [" & ".join(latex_escape(cell) for cell in table.header) + r" \\", r"\midrule"]
     for index, (title, rows) in enumerate(table.sections):
         if title is not None:
             if index > 0:

@@ -95,13 +95,14 @@ def _settings_note(settings: ReportSettings) -> str:
 
 
 def _layout(table: pd.DataFrame, row_key: str, row_label: str, caption: str, notes: list[str]) -> TextTable:
-    header = [row_label, *[f"{METRIC_LABELS[m]} ({split})" for m in ROBUST_METRICS for split in SPLITS]]
+    header = [row_label, *[split.capitalize() for _ in ROBUST_METRICS for split in SPLITS]]
+    groups = [(METRIC_LABELS[m], len(SPLITS)) for m in ROBUST_METRICS]
     cells = {(r[row_key], r["metric"], r["split"]): r for _, r in table.iterrows()}
     keys = list(dict.fromkeys(table[row_key]))
     labels = dict(zip(table[row_key], table["label"]))
     rows = [[labels[key], *[_interval_text(cells[(key, m, split)]) for m in ROBUST_METRICS for split in SPLITS]]
             for key in keys]
-    return TextTable(caption, header, [(None, rows)], notes)
+    return TextTable(caption, header, [(None, rows)], notes, groups)
 
 
 def iqm_layout(table: pd.DataFrame, settings: ReportSettings) -> TextTable:

@@ -125,7 +125,8 @@ def task_layouts(table: pd.DataFrame, methods: list[str], caption: str, final_po
 
 def overall_layouts(table: pd.DataFrame, methods: list[str], caption: str, final_point: str) -> list[TextTable]:
     """Table 1: one row per method; train then test columns of average success, success and return."""
-    header = ["Method", *[f"{METRIC_LABELS[m]} ({split})" for split in SPLITS for m in METRICS]]
+    header = ["Method", *[METRIC_LABELS[m] for _ in SPLITS for m in METRICS]]
+    groups = [(split.capitalize(), len(METRICS)) for split in SPLITS]
     cells = _cells_by(table, ["method", "split", "metric"])
 
     def rows(cell: Callable[[pd.Series], str]) -> list[list[str]]:
@@ -135,8 +136,8 @@ def overall_layouts(table: pd.DataFrame, methods: list[str], caption: str, final
 
     notes = [_STD_NOTE, "Per seed, each metric is first averaged over the split's tasks.",
              f"Final score: {final_point}."]
-    layouts = [TextTable(caption, header, [(None, rows(_our_cell))], notes)]
+    layouts = [TextTable(caption, header, [(None, rows(_our_cell))], notes, groups)]
     if _has_paper_values(table):
         layouts.append(TextTable(caption + " Beside the paper's values.", header,
-                                 [(None, rows(_comparison_cell))], _paper_notes(table)))
+                                 [(None, rows(_comparison_cell))], _paper_notes(table), groups))
     return layouts

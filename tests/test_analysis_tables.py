@@ -140,6 +140,13 @@ def test_cell_formatting_and_latex_rendering():
     latex = to_latex(table, "tab:x")
     assert r"\caption{Cap\_tion}" in latex and r"\multicolumn{2}{l}{\textit{Train}} \\" in latex
     assert r"Reach & 0.1 $\pm$ 0.2 \\" in latex and latex.count(r"\begin{tabular}{lr}") == 1
+    grouped = TextTable("T", ["Method", "S", "R", "S", "R"], [(None, [["A", "1", "2", "3", "4"]])],
+                        groups=[("Train", 2), ("Test", 2)])
+    assert r" & \multicolumn{2}{c}{Train} & \multicolumn{2}{c}{Test} \\" in to_latex(grouped, "tab:y")
+    assert r"\cmidrule(lr){2-3} \cmidrule(lr){4-5}" in to_latex(grouped, "tab:y")
+    assert "| Method | S (train) | R (train) | S (test) | R (test) |" in to_markdown(grouped)
+    with pytest.raises(ValueError, match="do not span"):
+        TextTable("T", ["Method", "S"], [], groups=[("Train", 2)])
 
 
 def test_unknown_methods_keep_their_name_and_count_as_baselines():
