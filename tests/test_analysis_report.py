@@ -1,5 +1,6 @@
 """The full report on synthetic runs: through the Snakemake rule for 5 methods x 2 seeds (every declared
-file exists and is well-formed), and as a partial report that marks what is missing."""
+file exists and is well-formed), and through ``python -m analysis --partial`` as a partial report
+that marks what is missing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.__main__ import main as cli
 from analysis.errors import MissingDataError
 from analysis.loading import run_dir
 from analysis.report import REPORT_FILES, build_report
@@ -105,13 +107,16 @@ def test_summary_links_every_file_and_states_runs_budget_and_versions(snakemake_
 def test_partial_report_marks_missing_runs(tmp_path):
     write_study(tmp_path / "results", "quick", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
     shutil.rmtree(run_dir(tmp_path / "results", "sd", 2))
-    arguments = dict(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2],
-                     results_dir=tmp_path / "results", paper_dir=REPO / "reports" / "paper",
-                     out_dir=tmp_path / "report")
     with pytest.raises(MissingDataError, match="sd seed 2: missing run"):
-        build_report(settings=ReportSettings(bootstrap_resamples=50), **arguments)
+        build_report(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2],
+                     settings=ReportSettings(bootstrap_resamples=50), results_dir=tmp_path / "results",
+                     paper_dir=REPO / "reports" / "paper", out_dir=tmp_path / "report")
     assert not (tmp_path / "report").exists()  # nothing is written before the input is validated
-    build_report(settings=ReportSettings(partial=True, bootstrap_resamples=50), **arguments)
+    config = {"study": "quick", "methods": ["himeta-cd", "sd"], "seeds": [0, 1, 2],
+              "report": {**REPORT, "bootstrap_resamples": 50}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cli([f"--config={tmp_path / 'config.yaml'}", f"--results={tmp_path / 'results'}",
+         f"--paper={REPO / 'reports' / 'paper'}", f"--out={tmp_path / 'report'}", "--partial"])
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "**This is a partial report**" in summary and "- sd seed 2: missing run (" in summary
     assert "[2/3 seeds]" in (tmp_path / "report" / "table2.md").read_text()
