@@ -1,0 +1,226 @@
+"""PEARL (Rakelly et al. 2019) on the shared sampler: SAC conditioned on a probabilistic context z.
+
+Acting (``memory_scope = "trial"``; the memory is a :class:`GaussianBelief` per env slot, reset at
+every new trial, so beliefs never leak between tasks). Each episode acts with one ``z`` drawn when
+the episode's first action is taken:
+
+* training collection (stochastic actions): the first ``prior_episodes`` episodes of a trial use
+  ``z ~ N(0, I)``; later ones ``z ~ q(z | c)`` over every transition of the trial so far, redrawn
+  every episode (PEARL's ``num_steps_prior`` then ``num_extra_rl_steps_posterior``);
+* evaluation (deterministic actions, the shared evaluation): episode 0 from the prior, then the
+  posterior of the whole trial so far after each episode (the paper's Algorithm 2), actions
+  ``tanh(mean)``. Its z noise comes from a generator seeded by (seed, episode index) at each draw,
+  so evaluating never moves the training random streams and gives the same numbers for the same
+  weights, whatever the evaluation cadence.
+
+Update (paper Algorithm 1 with garage's step, ``SoftActorCritic.update``): the iteration's trials go
+to a per-task episode FIFO, prior-z episodes also forming the task's context set; then
+``gradient_steps`` steps, each on ``meta_batch_size`` tasks drawn with replacement: context of
+``embedding_batch_size`` transitions from the task's context set -> posterior -> one z per task
+(reparameterised), RL batch of ``batch_size`` transitions from the task's replay episodes. The Q
+loss sees ``z`` with its gradient (plus ``kl_lambda * KL``), so the encoder learns only from the
+critic and the information bottleneck; V, the target V and the policy see ``z`` detached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from algorithms.common.context import (
+    ContextEncoder,
+    GaussianBelief,
+    TaskEpisodeBuffer,
+    context_dim,
+    context_features,
+    kl_to_standard_normal,
+    sample_gaussian,
+)
+from algorithms.common.sac import SACConfig, SoftActorCritic
+from envs.policy import Transition
+from envs.rollout import Rollout
+from envs.suite import EnvSpec
+
+
+@dataclass(frozen=True)
+class PEARLConfig:
+    """Every PEARL hyper-parameter; config/methods/pearl.yaml gives the values and sources."""
+
+    latent_dim: int
+    encoder_hidden: tuple[int, ...]
+    context_lr: float
+    kl_lambda: float
+    use_next_obs_in_context: bool
+    meta_batch_size: int
+    batch_size: int
+    embedding_batch_size: int
+    gradient_steps: int
+    prior_episodes: int
+    replay_capacity: int
+    sac: SACConfig
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "meta_batch_size", "batch_size", "embedding_batch_size",
+                     "prior_episodes", "replay_capacity"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"PEARL setting {name} must be >= 1, got {getattr(self, name)}")
+        if self.gradient_steps < 0 or self.kl_lambda < 0:
+            raise ValueError("PEARL settings gradient_steps and kl_lambda must be >= 0")
+
+
+@dataclass(frozen=True)
+class PEARLMemory:
+    """Per-slot belief of the current trial, the episode index, and the episode's z (once drawn)."""
+
+    belief: GaussianBelief
+    episode: int
+    z: torch.Tensor | None = None
+
+
+class PEARLPolicy:
+    """The acting side of :class:`PEARLAgent`, batched over env slots."""
+
+    memory_scope = "trial"
+
+    def __init__(self, agent: PEARLAgent) -> None:
+        self.agent = agent
+
+    def initial_memory(self, batch_size: int) -> PEARLMemory:
+        agent = self.agent
+        return PEARLMemory(GaussianBelief.prior(batch_size, agent.config.latent_dim, agent.device), -1)
+
+    def start_episode(self, memory: PEARLMemory, first_in_trial: bool) -> PEARLMemory:
+        if first_in_trial:
+            return dataclasses.replace(self.initial_memory(memory.belief.precision_sum.shape[0]), episode=0)
+        return PEARLMemory(memory.belief, memory.episode + 1)
+
+    def uses_prior(self, episode: int, deterministic: bool) -> bool:
+        """Which belief the episode acts with (see the module docstring)."""
+        return episode == 0 if deterministic else episode < self.agent.config.prior_episodes
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray, memory: PEARLMemory, deterministic: bool):
+        agent = self.agent
+        prior = self.uses_prior(memory.episode, deterministic)
+        if memory.z is None:
+            mean, variance = (GaussianBelief.prior(len(obs), agent.config.latent_dim, agent.device)
+                              if prior else memory.belief).distribution()
+            generator = agent.evaluation_generator(memory.episode) if deterministic else agent.act_generator
+            memory = dataclasses.replace(memory, z=sample_gaussian(mean, variance, generator))
+        inputs = torch.cat([torch.as_tensor(obs, dtype=torch.float32, device=agent.device), memory.z], -1)
+        action = agent.sac.policy.act(inputs, deterministic, agent.act_generator)
+        extras = {"z": memory.z.cpu().numpy(), "prior_z": np.full(len(obs), prior)}
+        return action.cpu().numpy(), extras, memory
+
+    @torch.inference_mode()
+    def observe(self, memory: PEARLMemory, transition: Transition) -> PEARLMemory:
+        agent = self.agent
+        device = agent.device
+        next_obs = transition.next_obs if agent.config.use_next_obs_in_context else None
+        features = torch.as_tensor(
+            context_features(transition.obs, transition.action, transition.reward, next_obs), device=device
+        )
+        return dataclasses.replace(memory, belief=memory.belief.add(*agent.encoder(features)))
+
+
+class PEARLAgent:
+    """PEARL: context encoder + SAC on ``[obs, z]``, per-task replay and context sets."""
+
+    def __init__(self, spec: EnvSpec, config: PEARLConfig, seed: int,
+                 device: torch.device = torch.device("cpu")) -> None:
+        torch.manual_seed(seed)
+        self.spec, self.config, self.seed, self.device = spec, config, seed, device
+        self.context_dim = context_dim(spec.obs_dim, spec.action_dim, config.use_next_obs_in_context)
+        self.encoder = ContextEncoder(self.context_dim, config.encoder_hidden, config.latent_dim).to(device)
+        self.encoder_optimizer = torch.optim.Adam(self.encoder.parameters(), lr=config.context_lr)
+        self.sac = SoftActorCritic(spec.obs_dim + config.latent_dim, spec.action_dim, config.sac, device)
+        episodes = config.replay_capacity // spec.episode_length
+        if episodes < 1:
+            raise ValueError(f"replay_capacity {config.replay_capacity} is below one episode "
+                             f"({spec.episode_length} steps)")
+        self.buffer = TaskEpisodeBuffer(episodes, spec.episode_length, spec.obs_dim, spec.action_dim)
+        self.task_ids: dict[str, int] = {}
+        self.sample_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+        self.act_generator = torch.Generator().manual_seed(seed)
+        self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.policy = PEARLPolicy(self)
+
+    def evaluation_generator(self, episode: int) -> torch.Generator:
+        """A fresh generator for evaluation z draws: a fixed function of (seed, episode index)."""
+        state = np.random.SeedSequence(self.seed, spawn_key=(1, episode)).generate_state(1)[0]
+        return torch.Generator().manual_seed(int(state))
+
+    def task_id(self, class_name: str, variant: int) -> int:
+        """A stable integer per (class, variant), assigned in order of first appearance."""
+        return self.task_ids.setdefault(f"{class_name}/{variant}", len(self.task_ids))
+
+    # ------------------------------------------------------------------ update
+    def update(self, rollout: Rollout, iteration: int) -> dict[str, float]:
+        prior = rollout.extras["prior_z"][:, :, 0]  # [trial, episode]: the episode's z source
+        for i, trial in enumerate(rollout.trials):
+            self.buffer.add_trial(self.task_id(trial.class_name, trial.variant), rollout.observations[i],
+                                  rollout.actions[i], rollout.rewards[i], context=prior[i])
+        sums: dict[str, float] = {}
+        for _ in range(self.config.gradient_steps):
+            for key, value in self.gradient_step().items():
+                sums[key] = sums.get(key, 0.0) + value
+        stats = {key: value / max(self.config.gradient_steps, 1) for key, value in sums.items()}
+        return stats | {"buffer_episodes": float(self.buffer.size),
+                        "buffer_tasks": float(len(self.buffer.tasks_with_context()))}
+
+    def _tensor(self, values: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=torch.float32, device=self.device)
+
+    def sample_batch(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """A meta-batch: RL transitions ``[M, B, ...]`` and context ``[M, N, context_dim]``."""
+        config = self.config
+        tasks = self.sample_rng.choice(self.buffer.tasks_with_context(), size=config.meta_batch_size)
+        rl = self.buffer.sample(tasks, config.batch_size, self.sample_rng, context_only=False)
+        ctx = self.buffer.sample(tasks, config.embedding_batch_size, self.sample_rng, context_only=True)
+        next_obs = ctx["next_obs"] if config.use_next_obs_in_context else None
+        context = context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
+        return {key: self._tensor(value) for key, value in rl.items()}, self._tensor(context)
+
+    def sac_inputs(self, batch: dict[str, torch.Tensor], z: torch.Tensor):
+        """``(critic, actor, next)`` inputs ``[M*B, obs+latent]``: only the critic's z keeps its gradient."""
+        tasks, size = batch["obs"].shape[:2]
+        z = z[:, None, :].expand(tasks, size, z.shape[-1])
+
+        def flat(obs: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
+            return torch.cat([obs, latent], -1).reshape(tasks * size, -1)
+
+        return flat(batch["obs"], z), flat(batch["obs"], z.detach()), flat(batch["next_obs"], z.detach())
+
+    def gradient_step(self) -> dict[str, float]:
+        batch, context = self.sample_batch()
+        mean, variance = self.encoder.posterior(context)
+        kl = kl_to_standard_normal(mean, variance).sum()  # summed over tasks (garage, oyster)
+        z = sample_gaussian(mean, variance, self.update_generator)
+        critic_inputs, actor_inputs, next_inputs = self.sac_inputs(batch, z)
+        stats = self.sac.update(
+            critic_inputs, actor_inputs, next_inputs, batch["actions"].reshape(-1, self.spec.action_dim),
+            batch["rewards"].reshape(-1), self.update_generator,
+            extra_critic_loss=self.config.kl_lambda * kl, extra_optimizers=(self.encoder_optimizer,),
+        )
+        return stats | {"kl": kl.item() / len(mean), "posterior_variance": variance.mean().item()}
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict:
+        return {
+            "sac": self.sac.state_dict(), "encoder": self.encoder.state_dict(),
+            "encoder_optimizer": self.encoder_optimizer.state_dict(), "buffer": self.buffer.state_dict(),
+            "task_ids": dict(self.task_ids), "sample_rng": self.sample_rng.bit_generator.state,
+            "act_generator": self.act_generator.get_state(),
+            "update_generator": self.update_generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("sac", "encoder", "encoder_optimizer", "buffer"):
+            getattr(self, name).load_state_dict(state[name])
+        self.task_ids = dict(state["task_ids"])
+        self.sample_rng.bit_generator.state = state["sample_rng"]
+        self.act_generator.set_state(state["act_generator"])
+        self.update_generator.set_state(state["update_generator"])
