@@ -3,6 +3,7 @@ probability of improvement. One colour per method, the same in every figure."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -23,10 +24,20 @@ CURVE_METRICS: tuple[str, ...] = ("avg_success", "return")
 _CHANCE_COLOUR = "0.45"
 
 
-def method_palette(methods: list[str]) -> dict[str, tuple[float, float, float]]:
-    """A colour-blind-safe colour per method label, in study order."""
+def method_colours(methods: list[str]) -> dict[str, tuple[float, float, float]]:
+    """A colour-blind-safe colour per method, in study order (the same in every figure)."""
     colours = sns.color_palette("colorblind", n_colors=max(len(methods), 1))
-    return {method_label(method): colours[index] for index, method in enumerate(methods)}
+    return {method: colours[index] for index, method in enumerate(methods)}
+
+
+def _curve_labels(curves: pd.DataFrame, methods: list[str], expected_seeds: int) -> dict[str, str]:
+    """Legend label per method, with its seed count when seeds are missing."""
+    labels = {}
+    for method in methods:
+        seeds = curves.loc[curves["method"] == method, "seed"].nunique()
+        suffix = "" if seeds == expected_seeds else f" ({seeds}/{expected_seeds} seeds)"
+        labels[method] = method_label(method) + suffix
+    return labels
 
 
 def _split_title(split: str) -> str:
@@ -59,8 +70,9 @@ def plot_learning_curves(
     ``curves``: per (method, seed, split, iteration) the split's task means (scores.learning_curves);
     ``chance``: the same for the random policy (a dashed line), or None.
     """
-    palette = method_palette(methods)
-    data = curves.assign(label=curves["method"].map(method_label))
+    labels = _curve_labels(curves, methods, expected_seeds)
+    palette = {labels[method]: colour for method, colour in method_colours(methods).items()}
+    data = curves.assign(label=curves["method"].map(labels))
     scale, x_label = _step_scale(float(data["env_steps"].max()) if not data.empty else 0.0)
     data = data.assign(steps=data["env_steps"] / scale)
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.15)
@@ -90,10 +102,12 @@ def plot_learning_curves(
     if chance is not None and not chance.empty:
         handles.append(plt.Line2D([], [], color=_CHANCE_COLOUR, linestyle="--",
                                   label="Random policy (chance level)"))
-    figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), frameon=False,
-                  bbox_to_anchor=(0.5, -0.04))
-    figure.suptitle(f"ML10 learning curves: mean ± std over seeds (N = {expected_seeds} per method)",
-                    y=1.0)
+    wide = sum(len(handle.get_label()) for handle in handles) > 90
+    figure.legend(handles=handles, loc="lower center", frameon=False, bbox_to_anchor=(0.5, -0.04 * (1 + wide)),
+                  ncol=math.ceil(len(handles) / 2) if wide else len(handles))
+    missing = ", fewer where the legend says so" if any(labels[m] != method_label(m) for m in methods) else ""
+    figure.suptitle(f"ML10 learning curves: mean (line) ± std (band) over seeds "
+                    f"({expected_seeds} per method{missing})", y=1.0)
     figure.tight_layout()
     return _save(figure, stem)
 
@@ -137,9 +151,9 @@ def _interval_panels(
 
 def plot_iqm(table: pd.DataFrame, methods: list[str], confidence: float, stem: Path) -> list[Path]:
     """IQM (tick) and its interval (bar) per method; one panel per metric and split."""
-    palette = method_palette(methods)
+    colours = method_colours(methods)
     return _interval_panels(
-        table, "method_label", list(palette), list(palette.values()),
+        table, "method_label", [method_label(m) for m in methods], list(colours.values()),
         "IQM of final {metric} (0-1)",
         f"Interquartile mean over seeds x tasks (tick) with {confidence:.0%} stratified-bootstrap "
         "intervals (bar)",
@@ -149,10 +163,10 @@ def plot_iqm(table: pd.DataFrame, methods: list[str], confidence: float, stem: P
 
 def plot_improvement(table: pd.DataFrame, methods: list[str], confidence: float, stem: Path) -> list[Path]:
     """P(HiMeta variant > baseline) and its interval per pair, coloured by the HiMeta variant."""
-    palette = method_palette(methods)
+    method_colour = method_colours(methods)
     pairs = list(dict.fromkeys(table["pair_label"]))
     first_method = dict(zip(table["pair_label"], table["method"]))
-    colours = [palette[method_label(first_method[pair])] for pair in pairs]
+    colours = [method_colour[first_method[pair]] for pair in pairs]
     return _interval_panels(
         table, "pair_label", pairs, colours, "P(X > Y) on final {metric}",
         f"Probability of improvement (tick) with {confidence:.0%} stratified-bootstrap intervals (bar); "

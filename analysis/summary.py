@@ -57,10 +57,29 @@ def _versions_lines(study: Study) -> list[str]:
     return lines
 
 
+BUDGET_KEYS: tuple[str, ...] = ("training", "episode_length", "evaluation")
+"""Manifest config keys that make up a run's budget when the config has no ``budget`` block."""
+
+
+def run_budget(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's budget from its manifest config: ``budget`` if present, else the training, episode-length
+    and evaluation settings."""
+    if "budget" in config:
+        return config["budget"]
+    return {key: config[key] for key in BUDGET_KEYS if key in config}
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    """``key.sub=value`` items of a nested mapping, sorted by key."""
+    if not isinstance(value, dict):
+        return [f"{prefix}={value}"]
+    return [item for key in sorted(value) for item in _flatten(value[key], f"{prefix}.{key}" if prefix else key)]
+
+
 def _budget_lines(study: Study) -> list[str]:
     lines = []
     for method in study.methods:
-        budgets = {json.dumps(study.manifests[(method, seed)]["config"].get("budget"), sort_keys=True)
+        budgets = {", ".join(_flatten(run_budget(study.manifests[(method, seed)]["config"])))
                    for seed in study.seeds if (method, seed) in study.manifests}
         steps = [int(study.manifests[(method, seed)]["env_steps"])
                  for seed in study.seeds if (method, seed) in study.manifests]

@@ -19,6 +19,7 @@ from analysis.errors import MissingDataError
 from analysis.loading import run_dir
 from analysis.report import REPORT_FILES, build_report
 from analysis.settings import ReportSettings
+from analysis.summary import run_budget
 from analysis.synthetic import write_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +100,7 @@ def test_summary_links_every_file_and_states_runs_budget_and_versions(snakemake_
         assert f"]({name})" in summary, name
     assert "Seeds: 0, 1 (10 of 10 runs loaded)" in summary
     assert "metaworld: 3.1.1" in summary and "torch: 2.13.0" in summary
-    assert '`{"episodes_per_task": 5, "iterations": 30}`' in summary
+    assert "- HiMeta-CD: `episodes_per_task=5, iterations=30`; env steps per run at the end: 750,000" in summary
     assert summary.count("| synthetic-host |") == 10
     assert "Missing data\n\nNone" in summary
 
@@ -121,3 +122,10 @@ def test_partial_report_marks_missing_runs(tmp_path):
     assert "**This is a partial report**" in summary and "- sd seed 2: missing run (" in summary
     assert "[2/3 seeds]" in (tmp_path / "report" / "table2.md").read_text()
     assert "Seeds: 0, 1, 2 (5 of 6 runs loaded)" in summary
+
+
+def test_budget_is_the_budget_block_or_else_the_training_and_evaluation_settings():
+    training = {"iterations": 4, "episodes_per_task": 2}
+    config = {"study": "quick", "seed": 0, "training": training, "episode_length": 500, "sampler": {}}
+    assert run_budget(config) == {"training": training, "episode_length": 500}
+    assert run_budget({**config, "budget": {"env_steps": 10}}) == {"env_steps": 10}
