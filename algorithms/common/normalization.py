@@ -9,7 +9,9 @@ import torch
 class RunningNormalizer:
     """``clip((x - mean) / sqrt(var + eps), -clip, clip)`` with statistics merged batch by batch."""
 
-    def __init__(self, dim: int, clip: float = 5.0, eps: float = 1e-8) -> None:
+    def __init__(self, dim: int, clip: float = 5.0, eps: float = 1e-8,
+                 device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
         self.mean = np.zeros(dim)
         self.var = np.ones(dim)
         self.count = 0.0
@@ -19,8 +21,8 @@ class RunningNormalizer:
 
     def _refresh(self) -> None:
         """Tensor copies of the statistics, so normalising a batch builds no new tensors."""
-        self._mean = torch.as_tensor(self.mean, dtype=torch.float32)
-        self._std = torch.as_tensor(np.sqrt(self.var + self.eps), dtype=torch.float32)
+        self._mean = torch.as_tensor(self.mean, dtype=torch.float32, device=self.device)
+        self._std = torch.as_tensor(np.sqrt(self.var + self.eps), dtype=torch.float32, device=self.device)
 
     def update(self, values: np.ndarray) -> None:
         """Merge the statistics of ``values [..., dim]`` (parallel-variance formula)."""
@@ -34,7 +36,7 @@ class RunningNormalizer:
         self._refresh()
 
     def __call__(self, values: np.ndarray | torch.Tensor) -> torch.Tensor:
-        values = torch.as_tensor(values, dtype=torch.float32)
+        values = torch.as_tensor(values, dtype=torch.float32, device=self.device)
         return ((values - self._mean) / self._std).clamp(-self.clip, self.clip)
 
     def state_dict(self) -> dict:

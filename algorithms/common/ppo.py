@@ -106,7 +106,7 @@ def ppo_update(
     sums: dict[str, float] = {}
     for _ in range(config.epochs):
         sums = {}
-        chunks = torch.randperm(size, generator=generator).chunk(config.minibatches)
+        chunks = torch.randperm(size, generator=generator, device=advantages.device).chunk(config.minibatches)
         for indices in chunks:
             minibatch = {key: value[indices] for key, value in batch.items()}
             log_prob, entropy, value = evaluate(minibatch)

@@ -103,7 +103,7 @@ class HiMetaPolicy:
         self.agent = agent
 
     def initial_memory(self, batch_size: int) -> torch.Tensor:
-        return torch.zeros(batch_size, self.agent.config.networks.recurrent_size)
+        return torch.zeros(batch_size, self.agent.config.networks.recurrent_size, device=self.agent.device)
 
     def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
         return torch.zeros_like(memory)
@@ -119,52 +119,59 @@ class HiMetaPolicy:
         if deterministic:
             action = policy.mean
         else:
-            noise = torch.randn(policy.mean.shape, generator=agent.act_generator)
+            noise = torch.randn(policy.mean.shape, generator=agent.act_generator, device=agent.device)
             action = policy.mean + policy.stddev * noise
         log_prob = policy.log_prob(action).sum(-1)
-        extras = {"y": y.numpy(), "z": z.numpy(), "log_prob": log_prob.numpy()}
-        return action.numpy(), extras, memory
+        extras = {"y": y.cpu().numpy(), "z": z.cpu().numpy(), "log_prob": log_prob.cpu().numpy()}
+        return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
     def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
         agent = self.agent
-        reward = torch.as_tensor(agent.extrinsic_reward(transition.reward), dtype=torch.float32)
+        reward = agent.tensor(agent.extrinsic_reward(transition.reward))
         return agent.high.step(memory, agent.normalize(transition.obs),
-                               torch.as_tensor(transition.action), reward,
+                               agent.tensor(transition.action), reward,
                                agent.normalize(transition.next_obs))
 
 
 class HiMetaAgent:
     """HiMeta with goal states ``config.goal_type`` (CD, CM or ST)."""
 
-    def __init__(self, spec: EnvSpec, config: HiMetaConfig, seed: int) -> None:
+    def __init__(self, spec: EnvSpec, config: HiMetaConfig, seed: int,
+                 device: torch.device | str = "cpu") -> None:
         torch.manual_seed(seed)
-        self.spec, self.config = spec, config
+        self.spec, self.config, self.device = spec, config, torch.device(device)
         nets = config.networks
         self.ego = list(spec.ego_indices)
         self.high = HighLevel(spec.obs_dim, spec.action_dim, nets)
         self.critic = Critic(spec.obs_dim, nets)
         self.intermediate = IntermediateLevel(spec.obs_dim, spec.action_dim, len(self.ego), nets)
         self.low = LowLevel(spec.obs_dim, spec.action_dim, nets)
+        for module in (self.high, self.critic, self.intermediate, self.low):
+            module.to(self.device)
         self.high_optimizer = torch.optim.Adam([
             {"params": self.high.parameters(), "lr": config.lr_high},
             {"params": self.critic.parameters(), "lr": config.lr_critic},
         ])
         self.intermediate_optimizer = torch.optim.Adam(self.intermediate.parameters(), lr=config.lr_intermediate)
         self.low_optimizer = torch.optim.Adam(self.low.parameters(), lr=config.lr_low)
-        self.normalizer = RunningNormalizer(spec.obs_dim)
+        self.normalizer = RunningNormalizer(spec.obs_dim, device=self.device)
         self.buffer = _TrajectoryBuffer(config.buffer_trajectories, spec.episode_length,
                                         spec.obs_dim, spec.action_dim)
-        self.act_generator = torch.Generator().manual_seed(seed)
-        self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.act_generator = torch.Generator(self.device).manual_seed(seed)
+        self.update_generator = torch.Generator(self.device).manual_seed(seed + 1)
         self._set_training(False)
         self.policy = HiMetaPolicy(self)
 
     # ------------------------------------------------------------------ reward and input processing
+    def tensor(self, values) -> torch.Tensor:
+        """``values`` as a float32 tensor on the learner's device."""
+        return torch.as_tensor(values, dtype=torch.float32, device=self.device)
+
     def normalize(self, obs) -> torch.Tensor:
         if self.config.normalize_obs:
             return self.normalizer(obs)
-        return torch.as_tensor(obs, dtype=torch.float32)
+        return self.tensor(obs)
 
     def extrinsic_reward(self, reward: np.ndarray) -> np.ndarray:
         """``g(r; a)`` of eq. (21), or the raw reward when shaping is off."""
@@ -190,21 +197,21 @@ class HiMetaAgent:
         episodes = rollout.rewards.shape[0] * rollout.rewards.shape[1]
         obs = rollout.observations.reshape(episodes, steps + 1, -1)
         actions = rollout.actions.reshape(episodes, steps, -1)
-        y_stored = torch.as_tensor(rollout.extras["y"].reshape(episodes, steps, -1))
+        y_stored = self.tensor(rollout.extras["y"].reshape(episodes, steps, -1))
         z_stored = rollout.extras["z"].reshape(episodes, steps, -1)
         r_ext = self.extrinsic_reward(rollout.rewards.reshape(episodes, steps))
         r_in = intrinsic_reward(r_ext, z_stored, actions) if self.config.intrinsic_reward else 0.0 * r_ext
-        total = torch.as_tensor(r_ext + r_in, dtype=torch.float32)
-        returns, _ = generalized_advantages(total, torch.zeros_like(total), torch.zeros(episodes),
+        total = self.tensor(r_ext + r_in)
+        returns, _ = generalized_advantages(total, torch.zeros_like(total), total.new_zeros(episodes),
                                             self.config.gamma, 1.0)
-        self.buffer.push(obs, actions, r_ext, returns.numpy())
+        self.buffer.push(obs, actions, r_ext, returns.cpu().numpy())
 
         self._set_training(True)
         stats: dict[str, float] = {}
         for _ in range(self.config.him_updates):
             stats = self._hierarchy_step()
-        old_log_prob = torch.as_tensor(rollout.extras["log_prob"].reshape(-1))
-        stats |= self._policy_step(obs, actions, y_stored, torch.as_tensor(z_stored), total, old_log_prob)
+        old_log_prob = self.tensor(rollout.extras["log_prob"].reshape(-1))
+        stats |= self._policy_step(obs, actions, y_stored, self.tensor(z_stored), total, old_log_prob)
         self._set_training(False)
         if self.config.normalize_obs:
             self.normalizer.update(obs)
@@ -213,22 +220,23 @@ class HiMetaAgent:
 
     def _hierarchy_step(self) -> dict[str, float]:
         count = min(self.config.trajectories_per_update, self.buffer.size)
-        picked = torch.randperm(self.buffer.size, generator=self.update_generator)[:count].numpy()
+        picked = torch.randperm(self.buffer.size, generator=self.update_generator,
+                                device=self.device)[:count].cpu().numpy()
         obs = self.normalize(self.buffer.obs[picked])
         batch = {
             "obs": obs[:, :-1], "next_obs": obs[:, 1:],
-            "actions": torch.as_tensor(self.buffer.actions[picked]),
-            "rewards": torch.as_tensor(self.buffer.rewards[picked]),
+            "actions": self.tensor(self.buffer.actions[picked]),
+            "rewards": self.tensor(self.buffer.rewards[picked]),
         }
         hl_loss, hl_stats, y = high_level_loss(
-            self.high, self.critic, batch, torch.as_tensor(self.buffer.returns[picked]),
+            self.high, self.critic, batch, self.tensor(self.buffer.returns[picked]),
             self.config.loss_weights, self.update_generator,
         )
         self.high_optimizer.zero_grad()
         hl_loss.backward()
         self.high_optimizer.step()
 
-        goals = torch.as_tensor(self._goal_indices(y.detach()))
+        goals = torch.as_tensor(self._goal_indices(y.detach()), device=self.device)
         ego = obs[..., self.ego]
         goal_ego = torch.gather(ego, 1, goals.unsqueeze(-1).expand(-1, -1, len(self.ego)))
         il_loss, il_stats = intermediate_level_loss(
@@ -251,7 +259,7 @@ class HiMetaAgent:
             "obs": states[:, :-1].reshape(-1, self.spec.obs_dim),
             "y": y.reshape(-1, y.shape[-1]),
             "z": z.reshape(-1, action_dim),
-            "actions": torch.as_tensor(actions).reshape(-1, action_dim),
+            "actions": self.tensor(actions).reshape(-1, action_dim),
             "old_log_prob": old_log_prob,
             "advantages": advantages.reshape(-1),
         }

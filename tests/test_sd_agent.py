@@ -1,0 +1,164 @@
+"""SD end to end: config loading, trial-scoped memory, gradient isolation, learning on the point
+robot, and a short real ML10 run that resumes to the same numbers after a simulated kill."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from helpers import CrashingAgent, assert_same_run, run_training
+
+from algorithms.registry import METHODS_DIR, load_method
+from algorithms.sd.agent import SDAgent
+from algorithms.sd.config import sd_config
+from envs.ml10 import ML10Suite
+from envs.point_robot import PointRobotSuite
+from envs.sampler import ParallelSampler
+from envs.schedule import Trial
+
+LOSS_TERMS = {"vae_reward_loss", "vae_state_loss", "vae_gauss_loss", "vae_cat_loss", "vae_occ_loss",
+              "vae_loss", "policy_loss", "value_loss", "entropy"}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The learner in one thread: on a loaded 2-core box torch's thread pool costs 10-20x in updates."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _small(config, **changes):
+    """The YAML config with networks and ELBO subsampling sized for a 4-dim point robot."""
+    networks = dataclasses.replace(
+        config.networks, recurrent_size=64, categorical_hidden=(64,), gaussian_hidden=(64,),
+        state_decoder_hidden=(32,), reward_decoder_hidden=(32,), decoder_dropout=0.0,
+        policy_embed=32, policy_hidden=(64, 64), critic_hidden=(64, 64),
+    )
+    ppo = dataclasses.replace(config.ppo, minibatches=4, entropy_coef=0.0)
+    sampling = dataclasses.replace(config.elbo_sampling, elbo_steps=20, decode_steps=20)
+    return dataclasses.replace(config, networks=networks, ppo=ppo, elbo_sampling=sampling,
+                               lr_vae=1e-3, **changes)
+
+
+def _values():
+    return yaml.safe_load((METHODS_DIR / "sd.yaml").read_text())
+
+
+def test_config_loads_through_the_registry():
+    method = load_method("sd")
+    assert method.algorithm == "sd" and next(iter(method.values)) == "algorithm"
+    assert method.config == sd_config(_values())
+    agent = method.build_agent(PointRobotSuite().spec, seed=0, device=torch.device("cpu"))
+    assert isinstance(agent, SDAgent) and agent.policy.memory_scope == "trial"
+
+
+def test_malformed_config_names_the_problem():
+    values = _values()
+    with pytest.raises(ValueError, match=r"unknown SD setting\(s\) \['gama'\] in sd.yaml"):
+        sd_config({**values, "gama": 0.9}, "sd.yaml")
+    with pytest.raises(ValueError, match=r"unknown SD setting\(s\) \['latent_dims'\] in sd.yaml.networks"):
+        networks = {**values["networks"], "latent_dims": 5}
+        sd_config({**values, "networks": networks}, "sd.yaml")
+    without = {key: value for key, value in values.items() if key != "lr_vae"}
+    with pytest.raises(ValueError, match=r"missing SD setting\(s\) \['lr_vae'\] in sd.yaml"):
+        sd_config(without, "sd.yaml")
+    with pytest.raises(ValueError, match="advantage_horizon must be one of"):
+        sd_config({**values, "advantage_horizon": "step"}, "sd.yaml")
+
+
+def test_memory_carries_across_episodes_and_resets_between_trials():
+    suite = PointRobotSuite(episode_length=6)
+    agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
+    prior = agent.encoder.belief(torch.zeros(1, 64), None).prob
+    trials = [Trial("point-goal", v, episodes=3) for v in (0, 25, 49)]
+    with ParallelSampler(suite, num_workers=1) as sampler:
+        rollouts = [sampler.collect(agent.policy, trials, deterministic=True) for _ in range(2)]
+    for rollout in rollouts:
+        probs = torch.as_tensor(rollout.extras["prob"])  # [trial, episode, step, K]
+        # a new trial (and a new collection) starts from the prior, h = 0
+        torch.testing.assert_close(probs[:, 0, 0], prior.expand(3, -1))
+        # later episodes start from the belief after every earlier transition of the same trial
+        for episode in (1, 2):
+            n = episode * suite.episode_length
+            flat = lambda values: torch.as_tensor(  # noqa: E731
+                values[:, :episode].reshape(3, n, *values.shape[3:]), dtype=torch.float32)
+            hidden = agent.encoder.encode(flat(rollout.actions), flat(rollout.observations[:, :, 1:]),
+                                          flat(rollout.rewards))[:, -1]
+            carried = agent.encoder.belief(hidden, None).prob
+            torch.testing.assert_close(probs[:, episode, 0], carried, rtol=1e-5, atol=1e-6)
+            assert not torch.allclose(probs[:, episode, 0], prior.expand(3, -1), atol=1e-4)
+    memory = torch.ones(2, 64)
+    assert torch.equal(agent.policy.start_episode(memory, first_in_trial=False), memory)
+    assert not agent.policy.start_episode(memory, first_in_trial=True).any()
+
+
+def test_ppo_loss_never_reaches_the_encoder_and_the_elbo_never_reaches_the_policy():
+    suite = PointRobotSuite(episode_length=10)
+    agent = SDAgent(suite.spec, _small(load_method("sd").config, vae_updates=0), seed=0)
+    encoder_before = [p.detach().clone() for p in agent.encoder.parameters()]
+    policy_before = [p.detach().clone() for p in agent.policy_network.parameters()]
+    with ParallelSampler(suite, num_workers=1) as sampler:
+        rollout = sampler.collect(agent.policy, [Trial("point-goal", 3, episodes=2)] * 2)
+    stats = agent.update(rollout, 0)
+    assert "policy_loss" in stats and not any(key.startswith("vae_") for key in stats)
+    assert all(p.grad is None for p in agent.encoder.parameters())  # no backward ever touched it
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, agent.encoder.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(policy_before, agent.policy_network.parameters()))
+
+    agent.policy_optimizer.zero_grad(set_to_none=True)
+    stats = agent._vae_step()
+    assert stats["vae_loss"] > 0
+    assert all(p.grad is None for p in agent.policy_network.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.encoder.parameters())
+
+
+def test_deterministic_acting_draws_no_random_numbers():
+    suite = PointRobotSuite(episode_length=20)
+    agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
+    before = agent.act_generator.get_state().clone()
+    memory = agent.policy.initial_memory(3)
+    action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    assert torch.equal(agent.act_generator.get_state(), before)
+    agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
+    assert not torch.equal(agent.act_generator.get_state(), before)
+    assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
+
+
+def test_learns_the_point_robot_well_above_random(tmp_path):
+    suite = PointRobotSuite(episode_length=20)
+    config = _small(load_method("sd").config)
+    paths = run_training(tmp_path, "sd", suite, lambda: SDAgent(suite.spec, config, seed=0),
+                         iterations=10, episodes_per_task=16, eval_variants=10, eval_interval=10,
+                         checkpoint_interval=100)
+    evaluation = pd.read_csv(paths.evaluation).groupby("iteration")["return"].mean()
+    # the untrained policy (iteration 0) is the random reference: ~0 return over 20 steps
+    assert evaluation[0] < 0.5
+    assert evaluation[10] > evaluation[0] + 2.0
+
+
+def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
+    suite = ML10Suite(benchmark_seed=0, episode_length=30)
+    config = load_method("sd").config
+
+    def run(name, crash_at=None):
+        return run_training(
+            tmp_path, name, suite, lambda: CrashingAgent(SDAgent(suite.spec, config, seed=1), crash_at),
+            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
+        )
+
+    reference = run("reference")
+    with pytest.raises(KeyboardInterrupt):
+        run("resumed", crash_at=2)
+    resumed = run("resumed")
+    assert_same_run(reference, resumed)
+    log = pd.read_csv(reference.train_log)
+    assert LOSS_TERMS <= set(log.columns) and log[sorted(LOSS_TERMS)].notna().all().all()
+    evaluation = pd.read_csv(reference.evaluation)
+    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
+    assert set(evaluation["task"]) == set(suite.train_classes + suite.test_classes)
