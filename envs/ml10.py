@@ -17,8 +17,11 @@ Facts this module relies on (metaworld 3.1.1, checked in ``tests/test_ml10.py``)
 from __future__ import annotations
 
 import functools
+import os
 import pickle
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 
@@ -73,15 +76,43 @@ def _env_classes() -> dict[str, type]:
     return {**ML10_V3["train"], **ML10_V3["test"]}
 
 
-@functools.lru_cache(maxsize=4)
-def _ml10_tasks(benchmark_seed: int, goal_observable: bool) -> dict[str, tuple]:
-    """``metaworld.ML10(seed)``'s tasks per class (built once per process: it takes ~8 s)."""
+def task_cache_dir() -> Path:
+    """Where built task lists are kept: ``$ML10_HARNESS_CACHE`` or ``~/.cache/ml10-harness``."""
+    return Path(os.environ.get("ML10_HARNESS_CACHE", Path.home() / ".cache" / "ml10-harness"))
+
+
+def _benchmark_tasks(benchmark_seed: int) -> list:
+    """``metaworld.ML10(seed)``'s train + test tasks, from the on-disk cache when present.
+
+    Building the benchmark takes ~8 s and every training job of a study is a new process, so the
+    task list is pickled once per (benchmark seed, metaworld version). The cache holds exactly what
+    ``metaworld.ML10`` returned; a file that cannot be read is rebuilt, never trusted.
+    """
+    from envs.io import write_atomic
+
+    path = task_cache_dir() / f"ml10_seed{benchmark_seed}_metaworld{version('metaworld')}.pkl"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        pass
     import metaworld
-    from metaworld.types import Task
 
     benchmark = metaworld.ML10(seed=benchmark_seed)
+    tasks = list(benchmark.train_tasks) + list(benchmark.test_tasks)
+    try:
+        write_atomic(path, lambda stream: pickle.dump(tasks, stream), binary=True)
+    except OSError:
+        pass  # a read-only home only costs the rebuild next time
+    return tasks
+
+
+@functools.lru_cache(maxsize=4)
+def _ml10_tasks(benchmark_seed: int, goal_observable: bool) -> dict[str, tuple]:
+    """The tasks of ``metaworld.ML10(seed)`` per class (cached in the process and on disk)."""
+    from metaworld.types import Task
+
     tasks: dict[str, list] = {name: [] for name in ML10_TRAIN_CLASSES + ML10_TEST_CLASSES}
-    for task in list(benchmark.train_tasks) + list(benchmark.test_tasks):
+    for task in _benchmark_tasks(benchmark_seed):
         if goal_observable:
             data = pickle.loads(task.data)
             data["partially_observable"] = False
@@ -91,7 +122,7 @@ def _ml10_tasks(benchmark_seed: int, goal_observable: bool) -> dict[str, tuple]:
         if len(variants) != VARIANTS_PER_CLASS:
             raise RuntimeError(
                 f"metaworld.ML10 gave {len(variants)} variants for {name}, expected "
-                f"{VARIANTS_PER_CLASS}; is metaworld 3.1.1 installed?"
+                f"{VARIANTS_PER_CLASS}; is metaworld 3.1.1 installed? (cache: {task_cache_dir()})"
             )
     return {name: tuple(variants) for name, variants in tasks.items()}
 

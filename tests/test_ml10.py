@@ -73,3 +73,18 @@ def test_bad_episode_length_and_unknown_names(ml10):
         ml10.task("reach-v2", 0)
     with pytest.raises(IndexError, match="variant 50"):
         ml10.task("reach-v3", 50)
+
+
+def test_task_cache_returns_exactly_what_metaworld_built_and_rebuilds_a_corrupt_file(tmp_path, monkeypatch):
+    from envs.ml10 import _benchmark_tasks
+
+    monkeypatch.setenv("ML10_HARNESS_CACHE", str(tmp_path))
+    built = _benchmark_tasks(2)
+    [cache] = tmp_path.glob("ml10_seed2_metaworld*.pkl")
+    cached = _benchmark_tasks(2)
+    assert [(t.env_name, t.data) for t in cached] == [(t.env_name, t.data) for t in built]
+    assert len(built) == 15 * 50
+    cache.write_bytes(b"not a pickle")
+    rebuilt = _benchmark_tasks(2)
+    assert [(t.env_name, t.data) for t in rebuilt] == [(t.env_name, t.data) for t in built]
+    assert cache.read_bytes() != b"not a pickle"
