@@ -34,9 +34,11 @@ class TrainingJob:
     ``training`` holds ``iterations, episodes_per_task, eval_interval, checkpoint_interval``;
     ``evaluation`` the :class:`EvaluationConfig` fields; ``sampler`` ``max_slots`` and
     ``pipeline_groups`` (the worker count is not here: it never changes the numbers).
+    ``learner_threads`` is torch's CPU thread count for the learner: with more than one, torch's
+    parallel reductions make repeated runs differ in the last digits, so 1 is the reproducible default.
+    The study's name is not here either: a run belongs to every study that asks for the same cell.
     """
 
-    study: str
     method: str
     method_values: dict[str, Any]
     seed: int
@@ -46,6 +48,7 @@ class TrainingJob:
     evaluation: dict[str, Any]
     sampler: dict[str, int]
     device: str
+    learner_threads: int = 1
 
     def resolved(self) -> dict[str, Any]:
         """The JSON-able settings recorded in the manifest (and hashed)."""
@@ -63,11 +66,11 @@ def run_training_job(job: TrainingJob, run_dir: Path, checkpoint_root: Path, num
     """Train (or resume) ``job``; returns the evaluation table's path once everything is written."""
     method = method_from_values(job.method, job.method_values, f"method {job.method!r}")
     device = resolve_device(job.device)
-    torch.set_num_threads(max(1, num_workers))
+    torch.set_num_threads(job.learner_threads)
     started = time.perf_counter()
     suite = ML10Suite(benchmark_seed=job.benchmark_seed, episode_length=job.episode_length)
-    log.info("study %s | method %s (%s) | seed %d | device %s | ML10(seed=%d) ready in %.1f s",
-             job.study, job.method, method.algorithm, job.seed, device, job.benchmark_seed,
+    log.info("method %s (%s) | seed %d | device %s | %d sampler workers | ML10(seed=%d) ready in %.1f s",
+             job.method, method.algorithm, job.seed, device, num_workers, job.benchmark_seed,
              time.perf_counter() - started)
     schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=job.training["episodes_per_task"])
     config = TrainingConfig(

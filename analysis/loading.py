@@ -147,8 +147,12 @@ def read_train_log(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_manifest(path: Path, study: str, method: str, seed: int) -> dict[str, Any]:
-    """A manifest.json, checked for its keys and that it belongs to this study, method and seed."""
+def read_manifest(path: Path, method: str, seed: int) -> dict[str, Any]:
+    """A manifest.json, checked for its keys and that it belongs to this method and seed.
+
+    Runs are not tied to a study: one (method, seed) cell serves every study that asks for it with
+    the same settings (an extended study reuses the paper study's runs).
+    """
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -161,12 +165,12 @@ def read_manifest(path: Path, study: str, method: str, seed: int) -> dict[str, A
     config = manifest["config"]
     if not isinstance(config, dict):
         raise CorruptRunFileError(f"{path}: 'config' is not a JSON object")
-    expected = {"study": study, "method": method, "seed": seed}
+    expected = {"method": method, "seed": seed}
     for key, value in expected.items():
         if config.get(key) != value:
             raise CorruptRunFileError(
                 f"{path}: config.{key} is {config.get(key)!r} but the file sits where {key} {value!r} "
-                "belongs (a run copied from another study, method or seed?)"
+                "belongs (a run copied from another method or seed?)"
             )
     return manifest
 
@@ -246,7 +250,7 @@ def load_study(
             if (method, seed) in incomplete:
                 continue
             directory = run_dir(results_dir, method, seed)
-            manifests[(method, seed)] = read_manifest(directory / "manifest.json", study, method, seed)
+            manifests[(method, seed)] = read_manifest(directory / "manifest.json", method, seed)
             evaluations.append(read_eval(directory / "eval.csv")[list(EVAL_COLUMNS)]
                                .assign(method=method, seed=seed))
             train_logs.append(read_train_log(directory / "train_log.csv").assign(method=method, seed=seed))

@@ -1,5 +1,5 @@
 """Synthetic run directories with the exact files and columns of the run contract, for tests and for
-trying the report without training (``python -m analysis.synthetic RESULTS_DIR STUDY METHOD... --seeds``).
+trying the report without training (``python -m analysis.synthetic RESULTS_DIR METHOD... --seeds``).
 
 Scores follow a known formula, so every table cell can be computed by hand.
 """
@@ -57,12 +57,12 @@ def eval_frame(method: str, seed: int, iterations: Sequence[int], scores: Scores
     return pd.DataFrame(rows, columns=list(EVAL_COLUMNS))
 
 
-def manifest(study: str, method: str, seed: int, iterations: Sequence[int]) -> dict:
+def manifest(method: str, seed: int, iterations: Sequence[int]) -> dict:
     """A manifest.json with every key of the contract."""
     return {
         "git_commit": "0123456789abcdef0123456789abcdef01234567", "git_dirty": False,
         "config_hash": f"synthetic-{method}-{seed}",
-        "config": {"study": study, "method": method, "algorithm": method, "seed": seed,
+        "config": {"method": method, "algorithm": method, "seed": seed,
                    "budget": {"iterations": max(iterations), "episodes_per_task": 5}},
         "packages": {"torch": "2.13.0", "metaworld": "3.1.1", "mujoco": "3.3.0"},
         "python": "3.11", "platform": "synthetic", "device": "cpu", "host": "synthetic-host",
@@ -72,7 +72,7 @@ def manifest(study: str, method: str, seed: int, iterations: Sequence[int]) -> d
 
 
 def write_run(
-    results_dir: str | Path, study: str, method: str, seed: int, iterations: Sequence[int], scores: Scores,
+    results_dir: str | Path, method: str, seed: int, iterations: Sequence[int], scores: Scores,
     evaluations: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``results/runs/{method}/seed_{seed}/`` (eval.csv, eval_episodes.csv, train_log.csv,
@@ -92,7 +92,7 @@ def write_run(
     write_csv_atomic(tasks, directory / "eval.csv")
     write_csv_atomic(episodes, directory / "eval_episodes.csv")
     write_csv_atomic(train_log, directory / "train_log.csv")
-    write_json_atomic(manifest(study, method, seed, iterations), directory / "manifest.json")
+    write_json_atomic(manifest(method, seed, iterations), directory / "manifest.json")
     return directory
 
 
@@ -105,14 +105,14 @@ def write_chance(results_dir: str | Path, seed: int, avg_success: float = 0.01, 
 
 
 def write_study(
-    results_dir: str | Path, study: str, methods: Sequence[str], seeds: Sequence[int],
+    results_dir: str | Path, methods: Sequence[str], seeds: Sequence[int],
     iterations: Sequence[int] = (0, 10, 20, 30), chance: bool = True,
 ) -> None:
     """Every run of ``methods`` x ``seeds`` with :func:`learning_scores`, plus the chance reference."""
     scores = learning_scores(methods)
     for method in methods:
         for seed in seeds:
-            write_run(results_dir, study, method, seed, iterations, scores)
+            write_run(results_dir, method, seed, iterations, scores)
     if chance:
         for seed in seeds:
             write_chance(results_dir, seed)
@@ -121,11 +121,10 @@ def write_study(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results_dir")
-    parser.add_argument("study")
     parser.add_argument("methods", nargs="+")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args(argv)
-    write_study(args.results_dir, args.study, args.methods, args.seeds)
+    write_study(args.results_dir, args.methods, args.seeds)
 
 
 if __name__ == "__main__":

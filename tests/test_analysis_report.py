@@ -34,7 +34,7 @@ LABELS = ["HiMeta-CD", "HiMeta-CM", "HiMeta-ST", "SD", "PEARL"]
 def snakemake_report(tmp_path_factory) -> Path:
     """Run the report rule (workflow/rules/report.smk) on synthetic runs; return the work directory."""
     workdir = tmp_path_factory.mktemp("report")
-    write_study(workdir / "results", "quick", METHODS, SEEDS)
+    write_study(workdir / "results", METHODS, SEEDS)
     config = {"study": "quick", "methods": METHODS, "seeds": SEEDS, "report": REPORT}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     (workdir / "Snakefile").write_text(
@@ -106,7 +106,7 @@ def test_summary_links_every_file_and_states_runs_budget_and_versions(snakemake_
 
 
 def test_partial_report_marks_missing_runs(tmp_path):
-    write_study(tmp_path / "results", "quick", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
+    write_study(tmp_path / "results", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
     shutil.rmtree(run_dir(tmp_path / "results", "sd", 2))
     with pytest.raises(MissingDataError, match="sd seed 2: missing run"):
         build_report(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2],

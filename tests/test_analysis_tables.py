@@ -39,7 +39,7 @@ def known_scores(method: str, seed: int, task: str, iteration: int) -> tuple[flo
 @pytest.fixture()
 def results(tmp_path):
     for seed in SEEDS:
-        write_run(tmp_path, "quick", "himeta-cd", seed, (0, 10, 20), known_scores)
+        write_run(tmp_path, "himeta-cd", seed, (0, 10, 20), known_scores)
     return tmp_path
 
 

@@ -1,47 +1,143 @@
-"""The README's main job: the real Snakemake DAG on a tiny config, and config validation."""
+"""The study DAG for real: Snakemake runs on tiny configs, the paper config's dry run under the SLURM
+profile, config validation, rerun triggers, a training job killed mid-run and resumed, and a run through
+a real single-node SLURM cluster (tests/slurm_cluster.py)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
+from slurm_cluster import start_cluster
+
+from algorithms.trainer import TIMING_COLUMNS
+from analysis.report import REPORT_FILES
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {
-    "benchmark_seed": 0,
-    "seeds": [3, 4],
-    "episode_length": 20,
-    "evaluation": {"variants_per_class": 1, "episodes_per_variant": 2},
-    "sampler": {"num_workers": 2, "max_slots": 50, "pipeline_groups": 4},
+METHODS = ["himeta-cd", "himeta-cm", "himeta-st", "sd", "pearl"]
+FAST_OVERRIDES = {  # learner work sized for 20-step episodes; the protocol is untouched
+    "pearl": {"gradient_steps": 5, "prior_episodes": 1, "meta_batch_size": 4, "batch_size": 32,
+              "embedding_batch_size": 16},
+    "sd": {"vae_updates": 2},
+    "himeta-cd": {"him_updates": 2}, "himeta-cm": {"him_updates": 2}, "himeta-st": {"him_updates": 2},
 }
+TINY = {
+    "study": "tiny",
+    "methods": METHODS,
+    "seeds": [3, 4],
+    "benchmark_seed": 0,
+    "episode_length": 20,
+    "training": {"iterations": 2, "episodes_per_task": 2, "eval_interval": 1, "checkpoint_interval": 1},
+    "evaluation": {"variants_per_class": 1, "episodes_per_variant": 2, "scored_episodes": "all"},
+    "sampler": {"num_workers": 2, "max_slots": 50, "pipeline_groups": 4},
+    "device": "auto",
+    "overrides": FAST_OVERRIDES,
+    "report": {"final_point": "last", "bootstrap_resamples": 200},
+}
+RUN_FILES = ("eval.csv", "eval_episodes.csv", "train_log.csv", "manifest.json")
 
 
-def _snakemake(workdir: Path, config: dict) -> subprocess.CompletedProcess:
+def _with(config: dict, **changes) -> dict:
+    return {**config, **changes}
+
+
+def _snakemake(workdir: Path, config: dict, *args: str, cwd: Path | None = None, timeout: int = 900,
+               env: dict | None = None) -> subprocess.CompletedProcess:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), "--cores", "2"],
-        capture_output=True, text=True, timeout=600,
+         "--configfile", str(workdir / "config.yaml"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=cwd or workdir, env=env,
     )
 
 
-def test_quick_dag_produces_every_expected_file(tmp_path):
-    result = _snakemake(tmp_path, TINY)
+def _scheduled(dry_run_output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs, rule = [], None
+    for line in dry_run_output.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):", line):
+            rule = match.group(1)
+            jobs.append((rule, ""))
+        elif match := re.match(r"^\s+wildcards: (.*)$", line):
+            jobs[-1] = (rule, match.group(1))
+    return jobs
+
+
+def _train_jobs(dry_run_output: str) -> list[str]:
+    return sorted(wildcards for rule, wildcards in _scheduled(dry_run_output) if rule == "train")
+
+
+def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
+    result = _snakemake(tmp_path, TINY, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    for method in METHODS:
+        for seed in (3, 4):
+            run = tmp_path / "results" / "runs" / method / f"seed_{seed}"
+            evaluation = pd.read_csv(run / "eval.csv")
+            assert sorted(evaluation["iteration"].unique()) == [0, 1, 2]
+            assert len(evaluation) == 3 * 15 and evaluation["avg_success"].between(0, 1).all()
+            assert evaluation.groupby("iteration")["env_steps"].first().tolist() == [0, 400, 800]
+            assert len(pd.read_csv(run / "eval_episodes.csv")) == 3 * 15 * 2
+            train_log = pd.read_csv(run / "train_log.csv")
+            assert train_log["iteration"].tolist() == [1, 2] and train_log.notna().all().all()
+            manifest = json.loads((run / "manifest.json").read_text())
+            assert manifest["config"]["method"] == method and manifest["config"]["seed"] == seed
+            assert manifest["config"]["method_values"]["algorithm"] in {"himeta", "sd", "pearl"}
+            assert manifest["packages"]["metaworld"] == "3.1.1" and manifest["env_steps"] == 800
+            log = (tmp_path / "logs" / "train" / method / f"seed_{seed}.log").read_text()
+            assert "iteration 2/2 | env steps 800" in log and "ETA" in log and "eval after 2" in log
+
+    report = tmp_path / "reports" / "tiny"
+    for name in REPORT_FILES:
+        assert (report / name).stat().st_size > 0, name
+    assert (report / "figure4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table1 = pd.read_csv(report / "table1.csv")
+    assert set(METHODS) <= set(table1["method"])
+    summary = (report / "summary.md").read_text()
+    assert all(method in summary for method in METHODS)
+    assert (tmp_path / "results" / "random" / "summary.csv").exists()
+
+    # nothing changed: nothing to do
+    again = _snakemake(tmp_path, TINY, "--cores", "2", "-n")
+    assert again.returncode == 0 and _scheduled(again.stdout) == [], again.stdout[-2000:]
+    # one method's hyper-parameter changed: only that method's jobs and the report rerun
+    edited = _with(TINY, overrides={**FAST_OVERRIDES, "sd": {"vae_updates": 2, "gamma": 0.98}})
+    dry = _snakemake(tmp_path, edited, "--cores", "2", "-n")
+    assert _train_jobs(dry.stdout) == ["method=sd, seed=3", "method=sd, seed=4"], dry.stdout[-3000:]
+    assert {rule for rule, _ in _scheduled(dry.stdout)} == {"train", "report", "all"}
+    # one more seed: only that seed's training jobs, its chance-level reference and re-aggregation
+    dry = _snakemake(tmp_path, _with(TINY, seeds=[3, 4, 5]), "--cores", "2", "-n")
+    assert _train_jobs(dry.stdout) == [f"method={method}, seed=5" for method in sorted(METHODS)]
+    assert {rule for rule, _ in _scheduled(dry.stdout)} == {
+        "train", "evaluate_random", "summarise_random", "report", "all"}
+
+
+@pytest.mark.parametrize("profile", ["slurm", "profiles/slurm"])
+def test_paper_config_schedules_one_gpu_training_job_per_method_and_seed(tmp_path, profile):
+    """`--profile slurm` finds the user's site profile (here a copy of the template in the working
+    directory); `--profile profiles/slurm` is the template itself. Both add the workflow profile."""
+    shutil.copytree(REPO / "profiles" / "slurm", tmp_path / "slurm")
+    config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    cwd = tmp_path if profile == "slurm" else REPO
+    result = _snakemake(tmp_path, config, "--cores", "all", "--profile", profile, "-n", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
-    for seed in (3, 4):
-        tasks = pd.read_csv(tmp_path / f"results/random/seed_{seed}/eval.csv")
-        assert len(tasks) == 15 and set(tasks["split"]) == {"train", "test"}
-        assert (tasks["episodes"] == 2).all() and (tasks["seed"] == seed).all()
-        episodes = pd.read_csv(tmp_path / f"results/random/seed_{seed}/eval_episodes.csv")
-        assert len(episodes) == 15 * 2
-        assert "evaluated 30 episodes" in (tmp_path / f"logs/random/seed_{seed}.log").read_text()
-    summary = pd.read_csv(tmp_path / "results/random/summary.csv")
-    assert len(summary) == 15 and (summary["seeds"] == 2).all()
-    assert {"avg_success_mean", "avg_success_std", "return_mean", "return_std"} <= set(summary.columns)
+    blocks = re.findall(r"^rule train:\n(.*?)(?=^\S)", result.stdout, flags=re.M | re.S)
+    assert len(blocks) == 25
+    cells = sorted(re.search(r"wildcards: (.*)", block).group(1) for block in blocks)
+    assert cells == sorted(f"method={m}, seed={s}" for m in METHODS for s in range(5))
+    assert all(re.search(r"resources: .*\bgpu=1\b", block) for block in blocks)
+    assert "executor: slurm" in (tmp_path / "slurm" / "config.yaml").read_text()
 
 
 @pytest.mark.parametrize(
@@ -50,10 +146,108 @@ def test_quick_dag_produces_every_expected_file(tmp_path):
         ({"sedes": [1]}, "sedes"),  # a typo'd key
         ({"seeds": []}, "seeds"),  # no seed
         ({"episode_length": 501}, "501"),
+        ({"methods": ["himeta-xx"]}, "config/methods/himeta-xx.yaml does not exist"),
+        ({"overrides": {"sd": {"gama": 0.9}}}, "'gama' is not a setting"),
+        ({"overrides": {"pearl": {"gradient_steps": 1}}}, "not in the study"),
+        ({"study": "paper"}, "paper"),
     ],
 )
 def test_malformed_config_fails_before_any_job(tmp_path, change, message):
-    result = _snakemake(tmp_path, {**TINY, **change})
+    config = _with(TINY, **{"methods": ["himeta-cd", "sd"], "overrides": {}, **change})
+    result = _snakemake(tmp_path, config, "--cores", "2")
     assert result.returncode != 0
-    assert message in result.stderr and "config" in result.stderr.lower()
-    assert not (tmp_path / "results").exists()
+    assert message in result.stderr, result.stderr[-2000:]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def _kill_training_job(workdir: Path, log: Path, after: str, timeout: float = 300) -> None:
+    """SIGKILL the training job's process tree once ``after`` appears in its log."""
+    deadline = time.monotonic() + timeout
+    while after not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{after!r} never appeared in {log}"
+        time.sleep(0.2)
+    jobs = [p for p in psutil.process_iter(["cmdline", "cwd"])
+            if p.info["cwd"] == str(workdir) and any("train.py" in part for part in p.info["cmdline"] or [])]
+    assert jobs, "no training process found"
+    for process in jobs:
+        for child in process.children(recursive=True):
+            child.send_signal(signal.SIGKILL)
+        process.send_signal(signal.SIGKILL)
+
+
+def test_killed_training_job_resumes_to_the_uninterrupted_numbers(tmp_path):
+    config = _with(TINY, methods=["sd"], seeds=[0], overrides={"sd": FAST_OVERRIDES["sd"]},
+                   training={"iterations": 5, "episodes_per_task": 2, "eval_interval": 2,
+                             "checkpoint_interval": 1})
+    command = ("--cores", "2", "--retries", "0")  # the same command twice: no automatic retry
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    for workdir in (reference, interrupted):
+        workdir.mkdir()
+    assert _snakemake(reference, config, *command).returncode == 0
+
+    (interrupted / "config.yaml").write_text(yaml.safe_dump(config))
+    args = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(interrupted),
+            "--configfile", str(interrupted / "config.yaml"), *command]
+    first = subprocess.Popen(args, cwd=interrupted, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = interrupted / "logs" / "train" / "sd" / "seed_0.log"
+    _kill_training_job(interrupted, log, "checkpoint after iteration 3")
+    output = first.communicate(timeout=300)[0]
+    assert first.returncode != 0 and "Error in rule train" in output
+    assert not (interrupted / "results" / "runs" / "sd" / "seed_0" / "eval.csv").exists()
+
+    second = subprocess.run(args, cwd=interrupted, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming from checkpoints/sd/seed_0/" in log.read_text()
+    run = Path("results/runs/sd/seed_0")
+    for name, drop in (("eval.csv", ["wall_time"]), ("eval_episodes.csv", []),
+                       ("train_log.csv", list(TIMING_COLUMNS))):
+        expected = pd.read_csv(reference / run / name).drop(columns=drop)
+        pd.testing.assert_frame_equal(pd.read_csv(interrupted / run / name).drop(columns=drop), expected)
+    assert json.loads((interrupted / run / "manifest.json").read_text())["resumes"] == 1
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    yield cluster
+    cluster.stop()
+
+
+SITE_PROFILE = {  # what a user of a cluster without accounting puts in ~/.config/snakemake/slurm
+    "executor": "slurm",
+    "jobs": 4,
+    "latency-wait": 5,
+    "slurm-status-command": "squeue",
+    "slurm-no-account": True,
+    "slurm-init-seconds-before-status-checks": 2,
+    "slurm-keep-successful-logs": True,
+    "default-resources": {"slurm_partition": "debug", "mem_mb": 1000, "runtime": 30},
+}
+
+
+def test_tiny_study_through_a_real_slurm_cluster(tmp_path, slurm_cluster):
+    (tmp_path / "slurm").mkdir()
+    (tmp_path / "slurm" / "config.yaml").write_text(yaml.safe_dump(SITE_PROFILE))
+    config = _with(TINY, methods=["himeta-cd", "sd"], seeds=[0], overrides={"sd": {"vae_updates": 2}},
+                   training={"iterations": 1, "episodes_per_task": 1, "eval_interval": 1,
+                             "checkpoint_interval": 1})
+    # the node has 2 cores and a few GB: the workflow profile's 8 threads / 16 GB do not fit
+    fit = ("--set-threads", "train=1", "evaluate_random=1",
+           "--set-resources", "train:gpu=1", "train:mem_mb=2000", "train:runtime=30",
+           "evaluate_random:mem_mb=2000", "evaluate_random:runtime=30")
+    env = {**slurm_cluster.env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = _snakemake(tmp_path, config, "--cores", "2", "--profile", "slurm", *fit, env=env, timeout=900)
+    assert result.returncode == 0, (result.stderr[-4000:], slurm_cluster.controller_log()[-3000:])
+
+    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", result.stderr)
+    assert len(submitted) == 3  # 2 training jobs + 1 chance-level evaluation; report is local
+    for method in ("himeta-cd", "sd"):
+        manifest = json.loads((tmp_path / f"results/runs/{method}/seed_0/manifest.json").read_text())
+        job_id = manifest["slurm_job_id"]
+        assert job_id in submitted
+        job = subprocess.run(["scontrol", "show", "job", job_id], env=slurm_cluster.env,
+                             capture_output=True, text=True).stdout
+        assert "gpu" in job and "JobState=COMPLETED" in job, job
+    slurm_logs = list((tmp_path / ".snakemake" / "slurm_logs" / "rule_train").rglob("*.log"))
+    assert len(slurm_logs) == 2
+    assert all((tmp_path / "reports" / "tiny" / name).exists() for name in REPORT_FILES)

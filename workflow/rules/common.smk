@@ -38,7 +38,6 @@ METHODS = _study_methods()
 def training_job_settings(wildcards):
     """The one slice of the config a training job depends on (edits elsewhere do not rerun it)."""
     return {
-        "study": config["study"],
         "method_values": METHODS[wildcards.method],
         "benchmark_seed": config["benchmark_seed"],
         "episode_length": config["episode_length"],
@@ -46,6 +45,7 @@ def training_job_settings(wildcards):
         "evaluation": config["evaluation"],
         "sampler": {key: config["sampler"][key] for key in ("max_slots", "pipeline_groups")},
         "device": config["device"],
+        "learner_threads": config["learner_threads"],
     }
 
 
