@@ -26,6 +26,7 @@ ALGORITHMS: dict[str, str] = {
     "himeta": "algorithms.himeta.method",
     "sd": "algorithms.sd.method",
     "pearl": "algorithms.pearl.method",
+    "peach": "algorithms.peach.method",
 }
 """Algorithm name -> module path (``build_config``, ``build_agent``)."""
 

@@ -1,0 +1,128 @@
+"""PEACH's hyper-parameters and their strict loader (config/methods/peach.yaml).
+
+An unknown or missing key raises ``ValueError`` naming the key and the file, so a typo never falls
+back to a default silently. Each value's source is commented in the YAML; docs/peach.md lists the
+choices where the poster is silent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from algorithms.common.sac import SACConfig
+
+SUBGOAL_SPACES = ("current_frame", "ego")
+SUBGOAL_REWARDS = ("sparse", "distance")
+RELABEL_STRATEGIES = ("future", "final")
+
+
+@dataclass(frozen=True)
+class PEACHConfig:
+    """Every PEACH hyper-parameter.
+
+    Levels are numbered from the bottom: level 0 acts in the environment every step, level ``i``
+    proposes a subgoal for level ``i - 1`` every ``periods[i]`` steps, the top level ``levels - 1``
+    reads ``z`` (poster, "Hierarchical Formulation"). ``subgoal_periods`` lists ``k^h, ..., k^1``
+    from the top down, as the poster writes the hierarchy.
+    """
+
+    levels: int
+    subgoal_periods: tuple[int, ...]
+    subgoal_space: str
+    subgoal_low: tuple[float, ...]
+    subgoal_high: tuple[float, ...]
+    subgoal_reward: str
+    goal_threshold: float
+    relabel_strategy: str
+    relabel_fraction: float
+    subgoal_test_fraction: float
+    top_subgoal_penalty: float
+    latent_dim: int
+    encoder_hidden: tuple[int, ...]
+    context_lr: float
+    kl_lambda: float
+    use_next_obs_in_context: bool
+    meta_batch_size: int
+    batch_size: int
+    lower_batch_size: int
+    embedding_batch_size: int
+    gradient_steps: int
+    prior_episodes: int
+    replay_capacity: int
+    sac: SACConfig
+    lower_sac: SACConfig
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "meta_batch_size", "batch_size", "lower_batch_size",
+                     "embedding_batch_size", "prior_episodes", "replay_capacity"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"PEACH setting {name} must be >= 1, got {getattr(self, name)}")
+        if self.gradient_steps < 0 or self.kl_lambda < 0 or self.goal_threshold < 0:
+            raise ValueError("PEACH settings gradient_steps, kl_lambda and goal_threshold must be >= 0")
+        if self.levels < 2 or len(self.subgoal_periods) != self.levels - 1:
+            raise ValueError(f"PEACH needs levels >= 2 and one subgoal period per level above the bottom, "
+                             f"got levels {self.levels} and subgoal_periods {list(self.subgoal_periods)}")
+        periods = self.periods
+        if any(high <= low or high % low for low, high in zip(periods, periods[1:])):
+            raise ValueError(f"PEACH subgoal_periods {list(self.subgoal_periods)} must decrease from the "
+                             f"top down, each a multiple of the next (and > 1), so that every step of a "
+                             f"level lies inside one subgoal of the level above")
+        for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_reward", SUBGOAL_REWARDS),
+                              ("relabel_strategy", RELABEL_STRATEGIES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("relabel_fraction", "subgoal_test_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"PEACH setting {name} must be in [0, 1], got {getattr(self, name)}")
+        if len(self.subgoal_low) != len(self.subgoal_high) or not all(
+                low < high for low, high in zip(self.subgoal_low, self.subgoal_high)):
+            raise ValueError("PEACH subgoal_low and subgoal_high must have the same length and low < high")
+
+    @property
+    def periods(self) -> tuple[int, ...]:
+        """Env steps per action of each level, bottom first: ``(1, k^1, ..., k^h)``."""
+        return (1, *reversed(self.subgoal_periods))
+
+
+_SECTIONS = {"sac": SACConfig, "lower_sac": SACConfig}
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    """``cls(**values)`` after checking that the keys are exactly ``cls``'s (defaults may be left out)."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"PEACH settings in {where} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown PEACH setting(s) {unknown} in {where}; known: {sorted(fields)}")
+    missing = sorted(name for name, f in fields.items() if name not in values
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise ValueError(f"missing PEACH setting(s) {missing} in {where}")
+    converted = {}
+    for name, value in values.items():
+        if cls is PEACHConfig and name in _SECTIONS:
+            value = _build(_SECTIONS[name], value, f"{where}.{name}")
+        elif isinstance(value, list):
+            value = tuple(value)
+        converted[name] = value
+    try:
+        return cls(**converted)
+    except ValueError as error:
+        raise ValueError(f"{error} (in {where})") from error
+
+
+def peach_config(values: Mapping[str, Any], where: str = "config") -> PEACHConfig:
+    """A validated config from a mapping of hyper-parameters (an ``algorithm`` key is ignored)."""
+    return _build(PEACHConfig, {k: v for k, v in values.items() if k != "algorithm"}, where)
+
+
+def load_peach_config(path: str | Path) -> PEACHConfig:
+    with open(path) as stream:
+        return peach_config(yaml.safe_load(stream), where=str(path))

@@ -1,0 +1,120 @@
+"""PEACH acting through the shared sampler: z on top, subgoals down the hierarchy, env actions at the bottom.
+
+The belief over z follows PEARL's protocol exactly by delegating to :class:`PEARLPolicy`
+(``memory_scope = "trial"``: beliefs reset at every new trial; training uses the prior for the
+first ``prior_episodes`` episodes, then the posterior of the trial so far; evaluation uses the prior
+for episode 0, then the posterior; evaluation z noise comes from a generator fixed by
+(seed, episode), so deterministic acting draws nothing from the training streams).
+
+At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the top down:
+
+* the top level ``h`` proposes ``g_{h-1} = pi_h(s_t, z)`` when ``t % k^h == 0``;
+* level ``i`` (``0 < i < h``) proposes ``g_{i-1} = pi_i(s_t, g_i)`` when ``t % k^i == 0``;
+* the bottom level acts ``a_t = pi_0(s_t, g_0)``.
+
+Each proposal is the level's tanh action scaled into the subgoal box (:class:`SubgoalSpace`);
+deterministic acting uses ``tanh(mean)`` at every level. Subgoal testing (HAC): in training, each
+proposal is a test with probability ``subgoal_test_fraction``, and so is every proposal made under a
+test; a level whose goal is a test acts with ``tanh(mean)`` (the top is never under test). The
+subgoals in force at ``t`` and their test flags are recorded as the ``subgoals`` ``[levels - 1, G]``
+and ``tested`` ``[levels - 1]`` extras, from which the update cuts every level's transitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from algorithms.common.context import GaussianBelief, sample_gaussian
+from algorithms.pearl.agent import PEARLMemory, PEARLPolicy
+from envs.policy import Transition
+
+if TYPE_CHECKING:
+    from algorithms.peach.agent import PEACHAgent
+
+
+@dataclass(frozen=True)
+class PEACHMemory:
+    """PEARL's per-slot belief memory, the env step within the episode, and the subgoals in force."""
+
+    context: PEARLMemory
+    step: int
+    subgoals: np.ndarray  # [B, levels - 1, G]: subgoals[:, i] is level i's goal
+    tested: np.ndarray  # [B, levels - 1]: level i's goal is a test
+
+
+class PEACHPolicy:
+    """The acting side of :class:`PEACHAgent`, batched over env slots."""
+
+    memory_scope = "trial"
+
+    def __init__(self, agent: PEACHAgent) -> None:
+        self.agent = agent
+        self.belief = PEARLPolicy(agent)  # the trial-scoped z protocol, reused as is
+
+    def initial_memory(self, batch_size: int) -> PEACHMemory:
+        agent = self.agent
+        subgoals = np.zeros((batch_size, agent.config.levels - 1, agent.space.dim), np.float32)
+        tested = np.zeros(subgoals.shape[:2], bool)
+        return PEACHMemory(self.belief.initial_memory(batch_size), 0, subgoals, tested)
+
+    def start_episode(self, memory: PEACHMemory, first_in_trial: bool) -> PEACHMemory:
+        return PEACHMemory(self.belief.start_episode(memory.context, first_in_trial), 0,
+                           np.zeros_like(memory.subgoals), np.zeros_like(memory.tested))
+
+    def draw_z(self, context: PEARLMemory, batch_size: int, deterministic: bool) -> PEARLMemory:
+        """The episode's z, drawn at its first action, as :meth:`PEARLPolicy.act` draws it."""
+        agent = self.agent
+        if context.z is not None:
+            return context
+        prior = self.belief.uses_prior(context.episode, deterministic)
+        mean, variance = (GaussianBelief.prior(batch_size, agent.config.latent_dim, agent.device)
+                          if prior else context.belief).distribution()
+        generator = agent.evaluation_generator(context.episode) if deterministic else agent.act_generator
+        return dataclasses.replace(context, z=sample_gaussian(mean, variance, generator))
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray, memory: PEACHMemory, deterministic: bool):
+        agent = self.agent
+        context = self.draw_z(memory.context, len(obs), deterministic)
+        state = torch.as_tensor(obs, dtype=torch.float32, device=agent.device)
+
+        def level_action(level: int, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
+            policy, inputs = agent.levels[level].policy, torch.cat([state, condition], -1)
+            mean = policy.act(inputs, True, agent.act_generator).cpu().numpy()
+            if deterministic:
+                return mean
+            sample = policy.act(inputs, False, agent.act_generator).cpu().numpy()
+            return np.where(under_test[:, None], mean, sample)
+
+        def goal(level: int) -> torch.Tensor:
+            return torch.as_tensor(subgoals[:, level], device=agent.device)
+
+        subgoals, tested = memory.subgoals.copy(), memory.tested.copy()
+        top = agent.config.levels - 1
+        for level in range(top, 0, -1):
+            if memory.step % agent.config.periods[level] == 0:
+                under_test = tested[:, level] if level < top else np.zeros(len(obs), bool)
+                action = level_action(level, context.z if level == top else goal(level), under_test)
+                subgoals[:, level - 1] = agent.space.goal_from_action(action)
+                tested[:, level - 1] = under_test | self.draw_tests(len(obs), deterministic)
+        action = level_action(0, goal(0), tested[:, 0])
+        prior = self.belief.uses_prior(context.episode, deterministic)
+        extras = {"z": context.z.cpu().numpy(), "prior_z": np.full(len(obs), prior), "subgoals": subgoals,
+                  "tested": tested}
+        return action, extras, PEACHMemory(context, memory.step + 1, subgoals, tested)
+
+    def draw_tests(self, batch_size: int, deterministic: bool) -> np.ndarray:
+        """Which new proposals are HAC subgoal tests (none, and no random draw, when deterministic)."""
+        if deterministic:
+            return np.zeros(batch_size, bool)
+        draws = torch.rand(batch_size, generator=self.agent.act_generator).numpy()
+        return draws < self.agent.config.subgoal_test_fraction
+
+    def observe(self, memory: PEACHMemory, transition: Transition) -> PEACHMemory:
+        """Fold the env transition into the belief (PEARL's context ``(s, a, r[, s'])``)."""
+        return dataclasses.replace(memory, context=self.belief.observe(memory.context, transition))

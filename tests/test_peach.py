@@ -1,0 +1,363 @@
+"""PEACH end to end: config, hand-checked subgoal rewards and hindsight transitions, gradient isolation,
+acting (prior/posterior z, subgoal timing, no random draws when deterministic), checkpoints, learning on
+the point robot, and a short ML10 run that resumes to the same numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from helpers import CrashingAgent, assert_same_run, run_training
+
+from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
+from algorithms.peach.agent import PEACHAgent
+from algorithms.peach.config import load_peach_config, peach_config
+from algorithms.peach.goals import hindsight_goal_steps, subgoal_reward
+from algorithms.registry import load_method
+from envs.ml10 import ML10Suite
+from envs.point_robot import PointRobotSuite
+from envs.policy import Transition
+from envs.sampler import ParallelSampler
+from envs.schedule import Trial
+
+CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "methods" / "peach.yaml"
+LOSS_TERMS = {"top_q_loss", "top_v_loss", "top_policy_loss", "kl", "posterior_variance", "level0_q_loss",
+              "level0_v_loss", "level0_policy_loss", "level0_reward"}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Gradient steps on small nets run fastest single-threaded on a shared 2-core box."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+def _small(config=None, **overrides):
+    """The YAML config sized for the point robot (2-dim position subgoals) and a quick test."""
+    config = config or load_peach_config(CONFIG_PATH)
+    sac = dataclasses.replace(config.sac, hidden_sizes=(64, 64), reward_scale=5.0, policy_lr=1e-3,
+                              q_lr=1e-3, v_lr=1e-3)
+    values = dict(sac=sac, lower_sac=sac, subgoal_periods=(5,), subgoal_low=(-1.5, -1.5),
+                  subgoal_high=(1.5, 1.5), goal_threshold=0.1, encoder_hidden=(64, 64), latent_dim=5,
+                  meta_batch_size=8, batch_size=32, lower_batch_size=128, embedding_batch_size=32,
+                  gradient_steps=100, prior_episodes=2, replay_capacity=100_000, context_lr=1e-3)
+    return dataclasses.replace(config, **{**values, **overrides})
+
+
+def _filled_agent(seed=0, **overrides):
+    """An agent on a 5-step point robot whose replay holds 4 tasks of random episodes."""
+    suite = PointRobotSuite(episode_length=5)
+    agent = PEACHAgent(suite.spec, _small(subgoal_periods=(2,), **overrides), seed=seed)
+    rng = np.random.default_rng(seed)
+    for task in range(4):
+        agent.replay.add_trial(task, rng.normal(size=(3, 6, 4)).astype(np.float32),
+                               rng.uniform(-1, 1, (3, 5, 2)).astype(np.float32),
+                               rng.random((3, 5)).astype(np.float32),
+                               rng.uniform(-1, 1, (3, 5, 1, 2)).astype(np.float32),
+                               rng.random((3, 5, 1)) < 0.3, np.array([True, True, False]))
+    return agent
+
+
+# ---------------------------------------------------------------------------------------- config
+def test_config_loads_through_the_registry():
+    method = load_method("peach")
+    assert method.algorithm == "peach" and method.config == load_peach_config(CONFIG_PATH)
+    assert method.config.levels == 2 and method.config.periods == (1, 10)
+    assert next(iter(yaml.safe_load(CONFIG_PATH.read_text()))) == "algorithm"
+    agent = method.build_agent(ML10Suite(benchmark_seed=0, episode_length=30).spec, 0, torch.device("cpu"))
+    np.testing.assert_array_equal(agent.space.indices, [0, 1, 2, 3])  # hand xyz + gripper, current frame
+
+
+def test_malformed_config_names_the_problem_and_the_file():
+    values = yaml.safe_load(CONFIG_PATH.read_text())
+    with pytest.raises(ValueError, match=r"unknown PEACH setting\(s\) \['goal_treshold'\] in my.yaml"):
+        peach_config({**values, "goal_treshold": 0.1}, "my.yaml")
+    with pytest.raises(ValueError, match=r"unknown PEACH setting\(s\) \['tau'\] in my.yaml.lower_sac"):
+        peach_config({**values, "lower_sac": {**values["lower_sac"], "tau": 0.1}}, "my.yaml")
+    with pytest.raises(ValueError, match=r"one subgoal period per level.*in my.yaml"):
+        peach_config({**values, "levels": 3}, "my.yaml")
+    with pytest.raises(ValueError, match=r"each a multiple of the next.*in my.yaml"):
+        peach_config({**values, "levels": 3, "subgoal_periods": [25, 10]}, "my.yaml")
+    with pytest.raises(ValueError, match=r"subgoal_reward must be one of.*in my.yaml"):
+        peach_config({**values, "subgoal_reward": "dense"}, "my.yaml")
+    assert peach_config({**values, "levels": 3, "subgoal_periods": [25, 5]}, "my.yaml").periods == (1, 5, 25)
+    del values["relabel_fraction"]
+    with pytest.raises(ValueError, match=r"missing PEACH setting\(s\) \['relabel_fraction'\] in my.yaml"):
+        peach_config(values, "my.yaml")
+    with pytest.raises(ValueError, match=r"subgoal bounds have 4 entries .* 2 slots"):
+        PEACHAgent(PointRobotSuite().spec, load_peach_config(CONFIG_PATH), seed=0)
+
+
+# ---------------------------------------------------------------------------------------- subgoals
+def test_subgoal_rewards_and_hindsight_goal_steps_by_hand():
+    achieved = np.array([[0.30, 0.00], [0.30, 0.09], [0.30, 0.11]], np.float32)
+    goal = np.zeros((3, 2), np.float32) + [0.3, 0.0]
+    reward, done = subgoal_reward(achieved, goal, 0.1, "sparse")  # per-dimension threshold 0.1
+    np.testing.assert_array_equal(reward, [0.0, 0.0, -1.0])
+    np.testing.assert_array_equal(done, [True, True, False])
+    reward, done = subgoal_reward(achieved, goal, 0.1, "distance")
+    np.testing.assert_allclose(reward, [0.0, -0.09, -0.11], atol=1e-7)
+    assert not done.any()
+    # a level with period 2 ends a step at 4 inside a parent subgoal that ends at 9 (a truncated episode)
+    end, segment_end = np.full(1000, 4), np.full(1000, 9)
+    future = hindsight_goal_steps(end, segment_end, 2, "future", np.random.default_rng(0))
+    assert set(future) == {4, 6, 8, 9}
+    np.testing.assert_array_equal(hindsight_goal_steps(end, segment_end, 2, "final", None), segment_end)
+
+
+def _hand_made_replay(levels=2, subgoal_periods=(3,), tested=False, **overrides):
+    """One 7-step point-robot episode along x (x_t = 0.1 t), rewards r_t = t, actions (t, -t) / 10.
+
+    Level-0 subgoals: (0.3, 0) for t < 3, (1.0, 0) for 3 <= t < 6, (0.7, 0) at t = 6; all of them
+    tests if ``tested``.
+    """
+    suite = PointRobotSuite(episode_length=7)
+    config = _small(levels=levels, subgoal_periods=subgoal_periods, goal_threshold=0.05, **overrides)
+    agent = PEACHAgent(suite.spec, config, seed=0)
+    x = 0.1 * np.arange(8, dtype=np.float32)
+    observations = np.stack([x, 0 * x, np.r_[0, x[:-1]], 0 * x], -1)[None]
+    actions = (np.stack([np.arange(7), -np.arange(7)], -1) / 10).astype(np.float32)[None]
+    rewards = np.arange(7, dtype=np.float32)[None]
+    subgoals = np.zeros((1, 7, levels - 1, 2), np.float32)
+    subgoals[0, :, 0, 0] = [0.3, 0.3, 0.3, 1.0, 1.0, 1.0, 0.7]
+    agent.replay.add_trial(0, observations, actions, rewards, subgoals,
+                           np.full((1, 7, levels - 1), tested), np.array([True]))
+    return agent
+
+
+def _by_start(batch, period):
+    """Sampled transitions grouped by their start step (recovered from x = 0.1 t)."""
+    start = np.rint(batch["obs"][..., 0] / 0.1).astype(int).ravel()
+    assert set(start) == set(range(0, 7, period))  # every start was drawn
+    return start
+
+
+def test_level0_transitions_with_and_without_hindsight_goals_by_hand():
+    rng = np.random.default_rng(0)
+    replay = _hand_made_replay(relabel_fraction=0.0).replay
+    real = replay.level_transitions(0, 400, rng)
+    t = _by_start(real, 1)
+    np.testing.assert_allclose(real["next_obs"][:, 0], 0.1 * (t + 1), atol=1e-6)
+    np.testing.assert_allclose(real["actions"], np.stack([t, -t], -1) / 10, atol=1e-6)
+    np.testing.assert_array_equal(real["goals"][:, 0], np.float32([0.3, 0.3, 0.3, 1.0, 1.0, 1.0, 0.7])[t])
+    np.testing.assert_array_equal(real["rewards"], np.float32([-1, -1, 0, -1, -1, -1, 0])[t])
+    np.testing.assert_array_equal(real["terminated"], real["rewards"] == 0)
+    # "final": the goal becomes the position at the end of the parent's subgoal (steps 3, 6, 7)
+    replay = _hand_made_replay(relabel_strategy="final", relabel_fraction=1.0).replay
+    final = replay.level_transitions(0, 400, rng)
+    t = _by_start(final, 1)
+    expected = np.float32([0.3, 0.3, 0.3, 0.6, 0.6, 0.6, 0.7])[t]
+    np.testing.assert_allclose(final["goals"][:, 0], expected, atol=1e-6)
+    np.testing.assert_array_equal(final["rewards"], np.float32([-1, -1, 0, -1, -1, 0, 0])[t])
+    # "future": any position from the step's end up to the end of its parent's subgoal
+    replay = _hand_made_replay(relabel_strategy="future", relabel_fraction=1.0).replay
+    future = replay.level_transitions(0, 400, rng)
+    t = _by_start(future, 1)
+    goal_step = np.rint(future["goals"][:, 0] / 0.1).astype(int)
+    segment_end = np.minimum((t // 3 + 1) * 3, 7)
+    assert ((goal_step >= t + 1) & (goal_step <= segment_end)).all()
+    np.testing.assert_array_equal(future["rewards"] == 0, goal_step == t + 1)
+
+
+def test_top_transitions_are_semi_mdp_steps_with_hindsight_actions():
+    agent = _hand_made_replay()
+    batch = agent.replay.top_transitions(np.array([0, 0]), 100, np.random.default_rng(0))
+    t = _by_start(batch, 3)
+    assert not batch["terminated"].any()
+    reward = {0: 0 + 1 + 2, 3: 3 + 4 + 5, 6: 6}  # the last top step is cut by the time limit
+    end = np.minimum(t + 3, 7)
+    np.testing.assert_array_equal(batch["rewards"].ravel(), [reward[s] for s in t])
+    np.testing.assert_allclose(batch["next_obs"][..., 0].ravel(), 0.1 * end, atol=1e-6)
+    # hindsight action: the achieved position (0.1 end, 0) mapped from the box [-1.5, 1.5]^2 to [-1, 1]
+    expected = np.stack([(0.1 * end + 1.5) / 3 * 2 - 1, np.zeros_like(end, float)], -1)
+    np.testing.assert_allclose(batch["actions"].reshape(-1, 2), expected, atol=1e-6)
+    space = agent.space
+    goal = np.float32([0.3, -1.0])
+    np.testing.assert_allclose(space.goal_from_action(space.action_from_goal(goal)), goal, atol=1e-6)
+    np.testing.assert_array_equal(space.action_from_goal(np.float32([9.0, -9.0])), [1.0, -1.0])  # clipped
+
+
+def test_a_missed_subgoal_test_penalises_the_proposal_half_of_the_time():
+    agent = _hand_made_replay(tested=True)
+    batch = agent.replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
+    t, terminated = _by_start(batch, 3), batch["terminated"].ravel()
+    # (0.3, 0) is reached at t = 3 and (0.7, 0) at t = 7; (1.0, 0), proposed at t = 3, is missed (x_6 = 0.6)
+    assert not terminated[t != 3].any() and 0.4 < terminated[t == 3].mean() < 0.6
+    np.testing.assert_array_equal(batch["rewards"].ravel()[terminated], 0.0)  # top_subgoal_penalty
+    proposal = [(1.0 + 1.5) / 3 * 2 - 1, 0.0]  # the proposal (1.0, 0) itself, not the hindsight action
+    np.testing.assert_allclose(batch["actions"][0, terminated], [proposal] * terminated.sum(), atol=1e-6)
+
+
+def test_intermediate_level_uses_hindsight_actions_and_the_penalty_of_its_own_period():
+    agent = _hand_made_replay(levels=3, subgoal_periods=(6, 3), tested=True, relabel_fraction=0.0)
+    batch = agent.replay.level_transitions(1, 400, np.random.default_rng(0))
+    t, penalised = _by_start(batch, 3), batch["rewards"] == -2.0  # -H, H = 6 / 3 steps per attempt
+    end = np.minimum(t + 3, 7)
+    assert not penalised[t != 3].any() and penalised[t == 3].any()
+    hindsight = (0.1 * end + 1.5) / 3 * 2 - 1
+    np.testing.assert_allclose(batch["actions"][~penalised, 0], hindsight[~penalised], atol=1e-6)
+    np.testing.assert_array_equal(batch["terminated"][penalised], True)
+
+
+# ---------------------------------------------------------------------------------------- update
+def _parameters(*modules):
+    return [p.detach().clone() for module in modules for p in module.parameters()]
+
+
+def _unchanged(before, modules):
+    return all(torch.equal(a, b) for a, b in zip(before, _parameters(*modules), strict=True))
+
+
+def test_the_encoder_learns_only_from_the_top_critic_and_the_kl():
+    agent = _filled_agent()
+    batch, context = agent.top_batch()
+    mean, variance = agent.encoder.posterior(context)
+    z = mean + variance.sqrt() * torch.randn(mean.shape)
+    critic, actor, following = agent.sac_inputs(batch, z)
+    top = agent.top
+    sample = top.policy.rsample(actor, torch.Generator().manual_seed(0))
+    min_q = top.min_q(actor, sample.action)
+    encoder = list(agent.encoder.parameters())
+
+    def reaches_encoder(loss):
+        grads = torch.autograd.grad(loss, encoder, retain_graph=True, allow_unused=True)
+        return any(g is not None and g.abs().sum() > 0 for g in grads)
+
+    actions, rewards = batch["actions"].reshape(-1, 2), batch["rewards"].reshape(-1)
+    target = bellman_target(rewards, top.v_target(following), 0.99, 5.0)
+    assert reaches_encoder(twin_q_loss(top.q1(critic, actions), top.q2(critic, actions), target))
+    assert reaches_encoder(agent.config.kl_lambda * (mean.pow(2) + variance).sum())
+    assert not reaches_encoder(policy_loss(sample, min_q, agent.config.sac))
+    assert not reaches_encoder(value_loss(top.v(actor), min_q, sample.log_prob))
+
+
+def test_lower_levels_touch_neither_the_encoder_nor_the_top_and_the_top_leaves_them_alone():
+    agent = _filled_agent()
+    top = agent.top
+    top_and_encoder = (agent.encoder, top.q1, top.q2, top.v, top.v_target, top.policy)
+    before = _parameters(*top_and_encoder)
+    stats = agent.level_step(0)
+    assert _unchanged(before, top_and_encoder) and np.isfinite(stats["level0_q_loss"])
+    lower = (agent.levels[0].q1, agent.levels[0].q2, agent.levels[0].v, agent.levels[0].policy)
+    before_lower = _parameters(*lower)
+    agent.top_step()
+    assert _unchanged(before_lower, lower) and not _unchanged(before, top_and_encoder)
+
+
+def test_update_logs_every_loss_and_is_reproducible():
+    first, second = _filled_agent(), _filled_agent()
+    stats = [agent.gradient_step() for agent in (first, second)]
+    assert stats[0] == stats[1] and LOSS_TERMS <= set(stats[0])
+    assert all(np.isfinite(value) for value in stats[0].values())
+
+
+def test_restored_agent_continues_exactly():
+    agent = _filled_agent(seed=3)
+    agent.gradient_step()
+    state = agent.state_dict()
+    restored = _filled_agent(seed=9)  # different weights, buffer and random streams
+    stream = io.BytesIO()
+    torch.save(state, stream)  # as the trainer's checkpoint does
+    stream.seek(0)
+    restored.load_state_dict(torch.load(stream, weights_only=False, map_location="cpu"))
+    assert restored.gradient_step() == agent.gradient_step()
+    obs = np.ones((2, 4), np.float32)
+    acted = [a.policy.act(obs, a.policy.start_episode(a.policy.initial_memory(2), True), False)[0]
+             for a in (agent, restored)]
+    np.testing.assert_array_equal(*acted)  # the acting stream was restored too
+
+
+# ---------------------------------------------------------------------------------------- acting
+def test_prior_then_posterior_z_and_subgoals_that_change_only_at_their_period():
+    suite = PointRobotSuite(episode_length=8)
+    agent = PEACHAgent(suite.spec, _small(levels=3, subgoal_periods=(4, 2)), seed=0)
+    trials = [Trial("point-goal", 3, 3), Trial("point-goal", 40, 3)]
+    with ParallelSampler(suite, num_workers=1, pipeline_groups=1) as sampler:
+        training = sampler.collect(agent.policy, trials)
+        evaluation = sampler.collect(agent.policy, trials, deterministic=True)
+    np.testing.assert_array_equal(training.extras["prior_z"][0, :, 0], [True, True, False])
+    np.testing.assert_array_equal(evaluation.extras["prior_z"][0, :, 0], [True, False, False])
+    z = training.extras["z"]
+    assert (z == z[:, :, :1]).all() and not np.allclose(z[0, 2, 0], z[1, 2, 0])
+    subgoals = training.extras["subgoals"]  # [trial, episode, t, level, 2]
+    changes = (subgoals[:, :, 1:] != subgoals[:, :, :-1]).any(-1).any((0, 1))  # [t - 1, level]
+    np.testing.assert_array_equal(np.flatnonzero(changes[:, 0]) + 1, [2, 4, 6])  # level 0's goal every 2
+    np.testing.assert_array_equal(np.flatnonzero(changes[:, 1]) + 1, [4])  # level 1's goal every 4
+    assert (np.abs(subgoals) <= 1.5).all()
+    agent.config = dataclasses.replace(agent.config, gradient_steps=2)
+    stats = agent.update(training, 0)
+    assert {"level1_q_loss", "level1_reward"} <= set(stats) and stats["buffer_episodes"] == 6
+
+
+def test_deterministic_acting_draws_nothing_and_a_new_trial_resets_the_belief():
+    suite = PointRobotSuite(episode_length=5)
+    agent = PEACHAgent(suite.spec, _small(), seed=0)
+    policy = agent.policy
+    memory = policy.start_episode(policy.initial_memory(2), first_in_trial=True)
+    obs = np.zeros((2, 4), np.float32)
+    streams = (agent.act_generator.get_state().clone(), agent.update_generator.get_state().clone(),
+               torch.random.get_rng_state().clone(), agent.sample_rng.bit_generator.state)
+    action, extras, memory = policy.act(obs, memory, deterministic=True)
+    assert torch.equal(agent.act_generator.get_state(), streams[0])
+    assert torch.equal(agent.update_generator.get_state(), streams[1])
+    assert torch.equal(torch.random.get_rng_state(), streams[2])
+    assert agent.sample_rng.bit_generator.state == streams[3]
+    again, extras_again, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), True)
+    np.testing.assert_array_equal(action, again)  # same weights, same evaluation numbers
+    np.testing.assert_array_equal(extras["subgoals"], extras_again["subgoals"])
+    memory = policy.observe(memory, Transition(obs, action, np.ones(2), obs))
+    assert memory.context.belief.count == 1 and memory.step == 1
+    following = policy.start_episode(memory, first_in_trial=False)
+    assert following.context.belief.count == 1 and following.step == 0 and following.context.z is None
+    fresh = policy.start_episode(memory, first_in_trial=True)
+    assert fresh.context.belief.count == 0 and fresh.context.episode == 0
+
+
+# ---------------------------------------------------------------------------------------- runs
+def test_learns_the_point_robot_well_above_random(tmp_path):
+    suite = PointRobotSuite(episode_length=20)
+    config = _small()
+    paths = run_training(tmp_path, "peach", suite, lambda: PEACHAgent(suite.spec, config, seed=0),
+                         iterations=10, episodes_per_task=8, eval_variants=10, eval_interval=10,
+                         checkpoint_interval=100)
+    evaluation = pd.read_csv(paths.evaluation).groupby("iteration")["return"].mean()
+    print(f"point robot eval return: untrained {evaluation[0]:.3f}, trained {evaluation[10]:.3f}")
+    # the untrained hierarchy (iteration 0) stays near the origin: ~0 return over 20 steps
+    assert evaluation[0] < 0.5
+    assert evaluation[10] > evaluation[0] + 2.0
+
+
+def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
+    suite = ML10Suite(benchmark_seed=0, episode_length=30)
+    config = dataclasses.replace(load_peach_config(CONFIG_PATH), gradient_steps=5, meta_batch_size=4,
+                                 batch_size=32, lower_batch_size=32, embedding_batch_size=16,
+                                 prior_episodes=1, replay_capacity=3000)
+
+    def run(name, crash_at=None):
+        return run_training(
+            tmp_path, name, suite, lambda: CrashingAgent(PEACHAgent(suite.spec, config, seed=1), crash_at),
+            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
+        )
+
+    reference = run("reference")
+    with pytest.raises(KeyboardInterrupt):
+        run("resumed", crash_at=2)
+    resumed = run("resumed")
+    assert_same_run(reference, resumed)
+    log = pd.read_csv(reference.train_log)
+    sac_terms = {"q_loss", "v_loss", "policy_loss", "q_mean", "v_mean", "q_target_mean", "log_pi",
+                 "policy_std"}
+    terms = LOSS_TERMS | {f"{level}_{term}" for level in ("top", "level0") for term in sac_terms}
+    assert terms <= set(log.columns) and log[sorted(terms)].notna().all().all()
+    assert list(log["buffer_episodes"]) == [20, 40, 60]
+    evaluation = pd.read_csv(reference.evaluation)
+    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
+    assert evaluation["return"].notna().all()
