@@ -1,8 +1,10 @@
 """A real single-node SLURM cluster for the workflow tests: munged, slurmctld and slurmd on this host.
 
 Debian's ``slurm-wlm`` and ``munge`` packages provide the daemons (``.ci/run`` and ``make test``
-install them). Everything the cluster writes (config, state, spool, logs) lives in one directory;
-``SLURM_CONF`` points the client commands (``sbatch``, ``squeue``, ``scontrol``) at it. The node
+install them). The configuration goes where every SLURM program looks by default,
+``/etc/slurm/slurm.conf`` (inside a job ``srun`` ignores ``SLURM_CONF`` from the submitting shell), marked
+as this test's so that a real cluster's file is never overwritten; state, spool and logs live in one
+directory. The node
 advertises one GPU as a generic resource backed by ``/dev/null``, so a job that asks for
 ``--gpus=1`` (the workflow profile's ``gpu: 1``) is scheduled as it would be on a GPU cluster; torch
 sees no CUDA device inside it and the learner runs on the CPU (``device: auto``). Accounting is off,
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
+CONF_DIR = Path("/etc/slurm")
+MARKER = "# written by tests/slurm_cluster.py of the ML10 harness"
 PACKAGES = "slurm-wlm munge"
 
 
@@ -59,6 +63,7 @@ def _kill(pid: int) -> None:
 
 def _slurm_conf(root: Path, host: str, cpus: int, memory_mb: int) -> str:
     return "\n".join([
+        MARKER,
         "ClusterName=harness-test",
         f"SlurmctldHost={host}",
         "SlurmUser=root",
@@ -101,9 +106,12 @@ def start_cluster(root: Path, timeout: float = 60.0) -> SlurmCluster:
     host = socket.gethostname()
     cpus = os.cpu_count() or 1
     memory_mb = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.8)
-    conf = root / "slurm.conf"
+    conf = CONF_DIR / "slurm.conf"
+    if conf.exists() and MARKER not in conf.read_text():
+        raise ClusterUnavailable(f"{conf} belongs to a real SLURM installation; run this test elsewhere")
+    CONF_DIR.mkdir(parents=True, exist_ok=True)
     conf.write_text(_slurm_conf(root, host, cpus, memory_mb))
-    (root / "gres.conf").write_text(f"NodeName={host} Name=gpu File=/dev/null\n")
+    (CONF_DIR / "gres.conf").write_text(f"{MARKER}\nNodeName={host} Name=gpu File=/dev/null\n")
     env = {**os.environ, "SLURM_CONF": str(conf)}
 
     socket_path = root / "munge" / "munge.socket"
