@@ -122,6 +122,27 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
     assert {rule for rule, _ in _scheduled(dry.stdout)} == {
         "train", "evaluate_random", "summarise_random", "report", "all"}
 
+    # the extended study (the added baseline, PEACH): only PEACH's runs, then a report of all six
+    extended = _with(TINY, study="tiny-extended", methods=[*METHODS, "peach"],
+                     overrides={**FAST_OVERRIDES, "peach": FAST_OVERRIDES["pearl"]})
+    dry = _snakemake(tmp_path, extended, "--cores", "2", "-n")
+    assert _train_jobs(dry.stdout) == ["method=peach, seed=3", "method=peach, seed=4"], dry.stdout[-3000:]
+    assert {rule for rule, _ in _scheduled(dry.stdout)} == {"train", "report", "all"}
+    result = _snakemake(tmp_path, extended, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    table1 = pd.read_csv(tmp_path / "reports" / "tiny-extended" / "table1.csv")
+    assert set(table1["method"]) >= {*METHODS, "peach"}
+    assert "peach" in (tmp_path / "reports" / "tiny-extended" / "summary.md").read_text()
+
+
+def test_extended_study_is_the_paper_study_plus_peach():
+    """Same settings as config/paper.yaml, so its dry run after the paper study schedules only PEACH."""
+    paper, extended = (yaml.safe_load((REPO / "config" / name).read_text())
+                       for name in ("paper.yaml", "extended.yaml"))
+    assert extended["methods"] == [*paper["methods"], "peach"]
+    assert {k: v for k, v in extended.items() if k not in ("study", "methods")} == \
+        {k: v for k, v in paper.items() if k not in ("study", "methods")}
+
 
 @pytest.mark.parametrize("profile", ["slurm", "profiles/slurm"])
 def test_paper_config_schedules_one_gpu_training_job_per_method_and_seed(tmp_path, profile):
