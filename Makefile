@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh machine:
 #   make reproduce   installs what is missing, then runs the whole study DAG on config/config.yaml
-#   make test        installs what is missing, then runs the test suite
+#   make test        installs what is missing (incl. Debian's slurm-wlm + munge for the real-SLURM
+#                    test, when run as root), then runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup reproduce test bench clean
+.PHONY: setup slurm reproduce test bench clean
 
 setup: $(STAMP)
 
@@ -20,7 +21,15 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 reproduce: setup
 	$(BIN)/snakemake --cores all
 
-test: setup
+# a real single-node SLURM cluster for tests/test_workflow.py (started and stopped by the test itself)
+slurm:
+	@if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	  else echo "the SLURM test needs Debian's slurm-wlm and munge: run 'apt-get install slurm-wlm munge' as root"; exit 1; fi; \
+	fi
+
+test: setup slurm
 	$(BIN)/python -m pytest
 
 bench: setup
