@@ -14,7 +14,8 @@ the episode's first action is taken:
   weights, whatever the evaluation cadence.
 
 Update (paper Algorithm 1 with garage's step, ``SoftActorCritic.update``): the iteration's trials go
-to a per-task episode FIFO, prior-z episodes also forming the task's context set; then
+to one episode FIFO shared by all tasks (episodes tagged with their task), prior-z episodes also
+forming their task's context set; then
 ``gradient_steps`` steps, each on ``meta_batch_size`` tasks drawn with replacement: context of
 ``embedding_batch_size`` transitions from the task's context set -> posterior -> one z per task
 (reparameterised), RL batch of ``batch_size`` transitions from the task's replay episodes. The Q

@@ -13,8 +13,9 @@ Update (reference ``MetaLearnerML10SDVT.train`` and ``PPO.update``):
 2. update the running statistics of the policy inputs (state, latent, prob) on the rollout, then
    recompute the "old" log-probs and values with them (the reference's order);
 3. scale rewards for PPO by the running std of discounted returns (:mod:`reward_scaling`);
-4. GAE (``advantage_horizon``: per episode or over the whole trial, time limits bootstrapped with
-   the value of the final state under the belief after the final transition);
+4. GAE (``advantage_horizon``): ``episode`` bootstraps every episode's time limit with the value of
+   its final state under the belief after its final transition; ``trial`` chains the episodes of a
+   trial into one GAE and bootstraps only the trial's end;
 5. PPO epochs on the policy network (the latents are data: no RL gradient reaches the encoder);
 6. ``vae_updates`` ELBO steps on buffer trials, gradients clipped per module, one Adam.
 """
