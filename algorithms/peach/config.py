@@ -7,7 +7,6 @@ choices where the poster is silent.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,6 +14,7 @@ from typing import Any, Mapping
 import yaml
 
 from algorithms.common.sac import SACConfig
+from algorithms.common.strict_config import build_strict
 
 SUBGOAL_SPACES = ("current_frame", "ego")
 SUBGOAL_REWARDS = ("sparse", "distance")
@@ -93,34 +93,9 @@ class PEACHConfig:
 _SECTIONS = {"sac": SACConfig, "lower_sac": SACConfig}
 
 
-def _build(cls: type, values: Any, where: str) -> Any:
-    """``cls(**values)`` after checking that the keys are exactly ``cls``'s (defaults may be left out)."""
-    if not isinstance(values, Mapping):
-        raise ValueError(f"PEACH settings in {where} must be a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"unknown PEACH setting(s) {unknown} in {where}; known: {sorted(fields)}")
-    missing = sorted(name for name, f in fields.items() if name not in values
-                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-    if missing:
-        raise ValueError(f"missing PEACH setting(s) {missing} in {where}")
-    converted = {}
-    for name, value in values.items():
-        if cls is PEACHConfig and name in _SECTIONS:
-            value = _build(_SECTIONS[name], value, f"{where}.{name}")
-        elif isinstance(value, list):
-            value = tuple(value)
-        converted[name] = value
-    try:
-        return cls(**converted)
-    except ValueError as error:
-        raise ValueError(f"{error} (in {where})") from error
-
-
 def peach_config(values: Mapping[str, Any], where: str = "config") -> PEACHConfig:
     """A validated config from a mapping of hyper-parameters (an ``algorithm`` key is ignored)."""
-    return _build(PEACHConfig, {k: v for k, v in values.items() if k != "algorithm"}, where)
+    return build_strict(PEACHConfig, values, where, "PEACH", _SECTIONS)
 
 
 def load_peach_config(path: str | Path) -> PEACHConfig:
