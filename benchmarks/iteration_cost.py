@@ -1,9 +1,12 @@
-"""Wall time of one training iteration at the paper batch: sampling vs update, per method config.
+"""Wall time of one training iteration at the paper batch, sampling vs update, for any registered method.
 
-    python benchmarks/iteration_cost.py [--method-config config/methods/himeta-cd.yaml] [--iterations 2]
+    python benchmarks/iteration_cost.py [--method himeta-cd] [--iterations 3] [--device auto]
+                                        [--learner-threads 1]
 
-Paper batch: 10 ML10 train classes x 5 episodes x 500 steps. The first iteration also builds the
-workers' envs and is reported separately.
+Paper batch: 10 ML10 train classes x 5 episodes x 500 steps, through the shared sampler with the
+method's own policy in the loop, then the method's full update (config/methods/<method>.yaml as is).
+The first iteration also builds the workers' envs and is reported separately. On a GPU node
+``--device auto`` times the learner on CUDA.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import time
 
 import torch
 
-from algorithms.himeta.agent import HiMetaAgent
-from algorithms.himeta.config import load_himeta_config
+from algorithms.device import resolve_device
+from algorithms.registry import load_method
 from envs.ml10 import ML10Suite
 from envs.sampler import ParallelSampler, available_cores
 from envs.schedule import TaskSchedule
@@ -22,19 +25,25 @@ from envs.schedule import TaskSchedule
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--method-config", default="config/methods/himeta-cd.yaml")
+    parser.add_argument("--method", default="himeta-cd", help="a config/methods/<method>.yaml name")
     parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--learner-threads", type=int, default=1)
     args = parser.parse_args()
+    torch.set_num_threads(args.learner_threads)
+    device = resolve_device(args.device)
     suite = ML10Suite(benchmark_seed=0)
     schedule = TaskSchedule(suite, run_seed=0, episodes_per_task=5)
-    agent = HiMetaAgent(suite.spec, load_himeta_config(args.method_config), seed=0)
-    print(f"{args.method_config}: {available_cores()} cores, torch threads {torch.get_num_threads()}")
+    agent = load_method(args.method).build_agent(suite.spec, 0, device)
+    print(f"{args.method}: {available_cores()} cores, device {device}, learner threads {args.learner_threads}")
     with ParallelSampler(suite) as sampler:
         for iteration in range(args.iterations):
             start = time.perf_counter()
             rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
             sampled = time.perf_counter()
             agent.update(rollout, iteration)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             updated = time.perf_counter()
             note = " (includes building the envs)" if iteration == 0 else ""
             print(f"iteration {iteration}: {rollout.env_steps} env steps, sampling {sampled - start:.1f} s "
