@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from algorithms.registry import METHODS_DIR
 from analysis.figures import plot_improvement, plot_iqm, plot_learning_curves
 from analysis.formatting import TextTable, to_latex, to_markdown
 from analysis.loading import CHANCE_METHOD, load_study
@@ -110,7 +111,7 @@ def build_report(
     log.info("figures written to %s", out_dir)
 
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _write_text(render_summary(data, settings, table1_layouts[0], SECTIONS, paper_tables, created),
+    _write_text(render_summary(data, settings, table1_layouts[0], SECTIONS, paper_tables, created, METHODS_DIR),
                 out_dir / "summary.md")
     log.info("summary written to %s", out_dir / "summary.md")
     return [out_dir / name for name in REPORT_FILES]

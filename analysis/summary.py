@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from analysis.formatting import TextTable, to_markdown
 from analysis.labels import method_label
@@ -103,6 +106,27 @@ def _commit_lines(study: Study) -> list[str]:
     return lines
 
 
+def _method_file_lines(study: Study, methods_dir: Path) -> list[str]:
+    """Hyper-parameters a method's runs used that differ from its ``config/methods/<method>.yaml``
+    (a study's ``overrides``, or a method file edited since the runs)."""
+    lines = []
+    for method in study.methods:
+        path = methods_dir / f"{method}.yaml"
+        used = {json.dumps(study.manifests[(method, seed)]["config"].get("method_values"), sort_keys=True)
+                for seed in study.seeds if (method, seed) in study.manifests}
+        used.discard("null")
+        if not used or not path.is_file():
+            continue
+        on_file = dict(item.split("=", 1) for item in _flatten(yaml.safe_load(path.read_text())))
+        for values in sorted(used):
+            run_items = dict(item.split("=", 1) for item in _flatten(json.loads(values)))
+            changed = [f"`{key}={value}` (file: {on_file.get(key, 'absent')})"
+                       for key, value in run_items.items() if on_file.get(key) != value]
+            if changed:
+                lines.append(f"- {method_label(method)}: {', '.join(changed)}")
+    return lines or ["None: every run used its method file's values as they are."]
+
+
 def render_summary(
     study: Study,
     settings: ReportSettings,
@@ -110,6 +134,7 @@ def render_summary(
     links: dict[str, list[str]],
     paper_tables: list[str],
     created: str,
+    methods_dir: Path,
 ) -> str:
     """The Markdown of summary.md. ``links``: section title -> file names (relative to the report);
     ``paper_tables``: the tables that have paper values beside ours."""
@@ -138,6 +163,8 @@ def render_summary(
     for section, files in links.items():
         lines.append(f"- {section}: " + ", ".join(f"[{name}]({name})" for name in files))
     lines += ["", "## Budget (from the run manifests)", "", *_budget_lines(study),
+              "", f"## Hyper-parameters that differ from the method files ({methods_dir.name}/)", "",
+              *_method_file_lines(study, methods_dir),
               "", "## Code and package versions", "", *_commit_lines(study), "", *_versions_lines(study),
               "", "## Runs included", "", to_markdown(_runs_table(study))]
     return "\n".join(lines).rstrip() + "\n"

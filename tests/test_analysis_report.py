@@ -129,3 +129,17 @@ def test_budget_is_the_budget_block_or_else_the_training_and_evaluation_settings
     config = {"study": "quick", "seed": 0, "training": training, "episode_length": 500, "sampler": {}}
     assert run_budget(config) == {"training": training, "episode_length": 500}
     assert run_budget({**config, "budget": {"env_steps": 10}}) == {"env_steps": 10}
+
+
+def test_summary_lists_hyper_parameters_that_differ_from_the_method_file(tmp_path):
+    from types import SimpleNamespace
+
+    from analysis.summary import _method_file_lines
+
+    (tmp_path / "pearl.yaml").write_text("algorithm: pearl\ngradient_steps: 4000\nsac: {discount: 0.99}\n")
+    used = {"algorithm": "pearl", "gradient_steps": 25, "sac": {"discount": 0.99}}
+    study = SimpleNamespace(methods=["pearl"], seeds=[0, 1], manifests={
+        ("pearl", seed): {"config": {"method_values": used}} for seed in (0, 1)})
+    assert _method_file_lines(study, tmp_path) == ["- PEARL: `gradient_steps=25` (file: 4000)"]
+    used["gradient_steps"] = 4000
+    assert _method_file_lines(study, tmp_path) == ["None: every run used its method file's values as they are."]
