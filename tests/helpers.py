@@ -249,3 +249,34 @@ class CrashingAgent:
 
     def load_state_dict(self, state):
         self.agent.load_state_dict(state)
+
+
+def assert_short_ml10_run_resumes(tmp_path, make_agent, loss_terms):
+    """The short real-ML10 scenario every method passes: 30-step episodes, 3 iterations of 2 episodes
+    per task, evaluation at 0 and 3 on one variant per class. A run crashed during iteration 3 and
+    restarted must equal the uninterrupted one; every loss term in ``loss_terms`` must be logged (no NaN)
+    and all 15 classes evaluated. ``make_agent(spec)`` builds a fresh agent. Returns the uninterrupted
+    run's training log and evaluation table for method-specific checks."""
+    import pandas as pd
+    import pytest
+
+    from envs.ml10 import ML10Suite
+
+    suite = ML10Suite(benchmark_seed=0, episode_length=30)
+
+    def run(name, crash_at=None):
+        return run_training(
+            tmp_path, name, suite, lambda: CrashingAgent(make_agent(suite.spec), crash_at),
+            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
+        )
+
+    reference = run("reference")
+    with pytest.raises(KeyboardInterrupt):
+        run("resumed", crash_at=2)
+    assert_same_run(reference, run("resumed"))
+    log = pd.read_csv(reference.train_log)
+    assert set(loss_terms) <= set(log.columns) and log[sorted(loss_terms)].notna().all().all()
+    evaluation = pd.read_csv(reference.evaluation)
+    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
+    assert set(evaluation["task"]) == set(suite.train_classes + suite.test_classes)
+    return log, evaluation

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CrashingAgent, assert_same_run, run_training
+from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.himeta.agent import HiMetaAgent
 from algorithms.himeta.config import himeta_config, load_himeta_config
-from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
 
 CONFIGS = Path(__file__).resolve().parents[1] / "config" / "methods"
@@ -67,24 +66,8 @@ def test_learns_the_point_robot_well_above_random(tmp_path, variant):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path, variant):
-    suite = ML10Suite(benchmark_seed=0, episode_length=30)
     config = load_himeta_config(CONFIGS / f"himeta-{variant}.yaml")
-
-    def run(name, crash_at=None):
-        return run_training(
-            tmp_path, name, suite, lambda: CrashingAgent(HiMetaAgent(suite.spec, config, seed=1), crash_at),
-            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
-        )
-
-    reference = run("reference")
-    with pytest.raises(KeyboardInterrupt):
-        run("resumed", crash_at=2)
-    resumed = run("resumed")
-    assert_same_run(reference, resumed)
-    log = pd.read_csv(reference.train_log)
-    assert LOSS_TERMS <= set(log.columns) and log[sorted(LOSS_TERMS)].notna().all().all()
-    evaluation = pd.read_csv(reference.evaluation)
-    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
+    assert_short_ml10_run_resumes(tmp_path, lambda spec: HiMetaAgent(spec, config, seed=1), LOSS_TERMS)
 
 
 def test_deterministic_acting_draws_no_random_numbers():

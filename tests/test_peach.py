@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import CrashingAgent, assert_same_run, run_training
+from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
 from algorithms.peach.agent import PEACHAgent
@@ -336,28 +336,13 @@ def test_learns_the_point_robot_well_above_random(tmp_path):
 
 
 def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
-    suite = ML10Suite(benchmark_seed=0, episode_length=30)
     config = dataclasses.replace(load_peach_config(CONFIG_PATH), gradient_steps=5, meta_batch_size=4,
                                  batch_size=32, lower_batch_size=32, embedding_batch_size=16,
                                  prior_episodes=1, replay_capacity=3000)
-
-    def run(name, crash_at=None):
-        return run_training(
-            tmp_path, name, suite, lambda: CrashingAgent(PEACHAgent(suite.spec, config, seed=1), crash_at),
-            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
-        )
-
-    reference = run("reference")
-    with pytest.raises(KeyboardInterrupt):
-        run("resumed", crash_at=2)
-    resumed = run("resumed")
-    assert_same_run(reference, resumed)
-    log = pd.read_csv(reference.train_log)
     sac_terms = {"q_loss", "v_loss", "policy_loss", "q_mean", "v_mean", "q_target_mean", "log_pi",
                  "policy_std"}
     terms = LOSS_TERMS | {f"{level}_{term}" for level in ("top", "level0") for term in sac_terms}
-    assert terms <= set(log.columns) and log[sorted(terms)].notna().all().all()
+    log, evaluation = assert_short_ml10_run_resumes(
+        tmp_path, lambda spec: PEACHAgent(spec, config, seed=1), terms)
     assert list(log["buffer_episodes"]) == [20, 40, 60]
-    evaluation = pd.read_csv(reference.evaluation)
-    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
     assert evaluation["return"].notna().all()

@@ -12,14 +12,13 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import CrashingAgent, assert_same_run, run_training
+from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.common.context import context_features
 from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
 from algorithms.pearl.agent import PEARLAgent
 from algorithms.pearl.config import load_pearl_config, pearl_config
 from algorithms.registry import load_method
-from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
 from envs.policy import Transition
 from envs.sampler import ParallelSampler
@@ -205,25 +204,10 @@ def test_learns_the_point_robot_well_above_random(tmp_path):
 
 
 def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
-    suite = ML10Suite(benchmark_seed=0, episode_length=30)
     config = dataclasses.replace(load_pearl_config(CONFIG_PATH), gradient_steps=5, meta_batch_size=4,
                                  batch_size=32, embedding_batch_size=16, prior_episodes=1,
                                  replay_capacity=3000)
-
-    def run(name, crash_at=None):
-        return run_training(
-            tmp_path, name, suite, lambda: CrashingAgent(PEARLAgent(suite.spec, config, seed=1), crash_at),
-            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
-        )
-
-    reference = run("reference")
-    with pytest.raises(KeyboardInterrupt):
-        run("resumed", crash_at=2)
-    resumed = run("resumed")
-    assert_same_run(reference, resumed)
-    log = pd.read_csv(reference.train_log)
-    assert LOSS_TERMS <= set(log.columns) and log[sorted(LOSS_TERMS)].notna().all().all()
+    log, evaluation = assert_short_ml10_run_resumes(
+        tmp_path, lambda spec: PEARLAgent(spec, config, seed=1), LOSS_TERMS)
     assert list(log["buffer_episodes"]) == [20, 40, 60]
-    evaluation = pd.read_csv(reference.evaluation)
-    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
     assert evaluation["return"].notna().all()

@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import CrashingAgent, assert_same_run, run_training
+from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.registry import METHODS_DIR, load_method
 from algorithms.sd.agent import SDAgent
 from algorithms.sd.config import sd_config
-from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler
 from envs.schedule import Trial
@@ -143,22 +142,5 @@ def test_learns_the_point_robot_well_above_random(tmp_path):
 
 
 def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
-    suite = ML10Suite(benchmark_seed=0, episode_length=30)
     config = load_method("sd").config
-
-    def run(name, crash_at=None):
-        return run_training(
-            tmp_path, name, suite, lambda: CrashingAgent(SDAgent(suite.spec, config, seed=1), crash_at),
-            iterations=3, episodes_per_task=2, eval_variants=1, eval_interval=3, checkpoint_interval=1,
-        )
-
-    reference = run("reference")
-    with pytest.raises(KeyboardInterrupt):
-        run("resumed", crash_at=2)
-    resumed = run("resumed")
-    assert_same_run(reference, resumed)
-    log = pd.read_csv(reference.train_log)
-    assert LOSS_TERMS <= set(log.columns) and log[sorted(LOSS_TERMS)].notna().all().all()
-    evaluation = pd.read_csv(reference.evaluation)
-    assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
-    assert set(evaluation["task"]) == set(suite.train_classes + suite.test_classes)
+    assert_short_ml10_run_resumes(tmp_path, lambda spec: SDAgent(spec, config, seed=1), LOSS_TERMS)
