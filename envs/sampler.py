@@ -237,7 +237,7 @@ class ParallelSampler:
             mine = [(g, int(slot)) for g, slots in enumerate(groups) if owner[g] == w for slot in slots]
             wanted = [(slot, trials[runs[slot].trial].class_name, trials[runs[slot].trial].variant)
                       for _, slot in mine]
-            self._conns[w].send(("setup", wanted, [g for g, _ in mine], len(groups)))
+            self._send(w, ("setup", wanted, [g for g, _ in mine], len(groups)), "binding envs")
         self._receive_all(active, "binding envs")
 
         trial_index = np.array([r.trial for r in runs])
@@ -248,7 +248,7 @@ class ParallelSampler:
         for episode in range(runs[0].episodes):
             memories = [policy.start_episode(m, first_in_trial=episode == 0) for m in memories]
             for w in active:
-                self._conns[w].send(("reset",))
+                self._send(w, ("reset",), "resetting envs")
             self._receive_all(active, "resetting envs")
             episode_index = first_episode + episode
             rollout.observations[trial_index, episode_index, 0] = self._views["obs"][: len(runs)]
@@ -256,7 +256,7 @@ class ParallelSampler:
             for g, slots in enumerate(groups):
                 actions[g], memories[g] = self._act(policy, memories[g], rollout, slots, trial_index,
                                                     episode_index, 0, deterministic)
-                self._conns[owner[g]].send(("step", g))
+                self._send(owner[g], ("step", g), f"stepping group {g} at step 0")
             for t in range(steps):
                 for g, slots in enumerate(groups):
                     self._receive(owner[g], f"stepping group {g} at step {t}")
@@ -280,7 +280,7 @@ class ParallelSampler:
                         actions[g], memories[g] = self._act(policy, memories[g], rollout, slots,
                                                             trial_index, episode_index, t + 1,
                                                             deterministic)
-                        self._conns[owner[g]].send(("step", g))
+                        self._send(owner[g], ("step", g), f"stepping group {g} at step {t + 1}")
             last = rollout.truncated[trial_index, episode_index, steps - 1]
             if not last.all():
                 self._fail(
@@ -304,6 +304,13 @@ class ParallelSampler:
         self._views["action"][slots] = self.spec.clip_action(action)
         return action, memory
 
+    def _send(self, worker_id: int, command: tuple, doing: str) -> None:
+        """Send ``command``; a worker that died since its last reply is reported like in :meth:`_receive`."""
+        try:
+            self._conns[worker_id].send(command)
+        except (BrokenPipeError, ConnectionResetError):
+            self._worker_died(worker_id, doing)
+
     def _receive_all(self, workers: list[int], doing: str) -> None:
         for w in workers:
             self._receive(w, doing)
@@ -323,6 +330,10 @@ class ParallelSampler:
         if not ready:
             self._fail(f"sampler worker {worker_id} did not answer within {self.timeout_s:.0f} s "
                        f"while {doing}")
+        self._worker_died(worker_id, doing)
+
+    def _worker_died(self, worker_id: int, doing: str) -> None:
+        proc = self._procs[worker_id]
         proc.join(timeout=10)  # the pipe can report EOF a moment before the exit code is set
         self._fail(f"sampler worker {worker_id} (pid {proc.pid}) died with exit code "
                    f"{proc.exitcode} while {doing}")

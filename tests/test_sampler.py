@@ -11,6 +11,7 @@ from algorithms.probe import ProbePolicy
 from algorithms.uniform_random import UniformRandomPolicy
 from envs.metrics import episode_metrics
 from envs.ml10 import ML10Suite
+from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler, SamplerError
 from envs.schedule import TaskSchedule, Trial
 
@@ -139,6 +140,19 @@ def test_worker_failures_surface_as_errors(fault, message):
         sampler.collect(UniformRandomPolicy(suite.spec, 0), [Trial("point-goal", 0, 1)])
     sampler.close()
     assert all(not proc.is_alive() for proc in sampler._procs)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_died_between_collections_is_reported_not_a_broken_pipe():
+    """Sending to a dead worker (here: killed while idle) is the same SamplerError as a dead reply."""
+    suite = PointRobotSuite(episode_length=5)
+    with ParallelSampler(suite, num_workers=2) as sampler:
+        trials = [Trial("point-goal", 0, 1)] * 4
+        sampler.collect(UniformRandomPolicy(suite.spec, 0), trials)
+        sampler._procs[0].kill()
+        sampler._procs[0].join(timeout=10)
+        with pytest.raises(SamplerError, match=r"worker 0 \(pid \d+\) died with exit code -9 while binding envs"):
+            sampler.collect(UniformRandomPolicy(suite.spec, 0), trials)
 
 
 @pytest.mark.timeout(60)
