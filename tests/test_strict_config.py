@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pytest
 
@@ -42,3 +43,38 @@ def test_builds_nested_sections_turns_lists_into_tuples_and_ignores_the_algorith
 def test_errors_name_the_method_the_key_and_the_file(values, message):
     with pytest.raises(ValueError, match=message):
         build_strict(Outer, values, "m.yaml", "X", {"inner": Inner})
+
+
+@dataclass(frozen=True)
+class Typed:
+    updates: int
+    gamma: float
+    normalise: bool
+    mode: Literal["a", "b"]
+    sizes: tuple[int, ...]
+    cap: float | None = None
+
+
+TYPED = {"updates": 2, "gamma": 0.99, "normalise": True, "mode": "a", "sizes": [4, 4]}
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("updates", "two", r"'updates' in m.yaml: expected an integer, got 'two' \(str\)"),
+    ("updates", 2.5, r"'updates' in m.yaml: expected an integer, got 2.5 \(float\)"),
+    ("updates", True, r"'updates' in m.yaml: expected an integer, got True \(bool\)"),
+    ("gamma", "0.99", r"'gamma' in m.yaml: expected a number, got '0.99' \(str\)"),
+    ("normalise", "no", r"'normalise' in m.yaml: expected true or false, got 'no' \(str\)"),
+    ("mode", "c", r"'mode' in m.yaml: expected one of 'a', 'b', got 'c'"),
+    ("sizes", [4, "4"], r"'sizes' in m.yaml: expected an integer, got '4'"),
+    ("sizes", 4, r"'sizes' in m.yaml: expected a list, got 4"),
+    ("cap", "1", r"'cap' in m.yaml: expected a number or null, got '1'"),
+])
+def test_every_value_is_checked_against_its_declared_type(key, value, expected):
+    with pytest.raises(ValueError, match=expected):
+        build_strict(Typed, {**TYPED, key: value}, "m.yaml", "X")
+
+
+def test_integers_widen_to_floats_and_none_fits_an_optional():
+    config = build_strict(Typed, {**TYPED, "gamma": 1, "cap": None}, "m.yaml", "X")
+    assert config.gamma == 1.0 and isinstance(config.gamma, float) and config.cap is None
+    assert build_strict(Typed, {**TYPED, "cap": 3}, "m.yaml", "X").cap == 3.0
