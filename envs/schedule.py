@@ -1,10 +1,15 @@
 """Which variants are played when: the seeded task schedule shared by every method.
 
-Training iteration ``i`` of a run with seed ``s`` plays, for every train class ``c``, one *trial* of
-``episodes_per_task`` episodes on one variant drawn from a generator seeded by ``(s, i, c)``. Because
+Training iteration ``i`` of a run with seed ``s`` plays, for every train class ``c``,
+``trials_per_class`` *trials* (default 1, ML10's paper protocol) of ``episodes_per_task`` episodes,
+each on a distinct variant drawn without replacement from a generator seeded by ``(s, i, c)``. Because
 the draw depends only on those three numbers, every method sees the same variants in the same order,
 whatever its memory semantics, worker count or batch layout. A method chooses only whether its memory
 is reset per episode or carried across the episodes of the trial.
+
+The draw is sequential (the ``j``-th trial takes ``integers(n - j)`` as an index into the variants not
+yet drawn, in increasing order), so the first ``k`` trials are the same whatever ``trials_per_class``
+is, and one trial per class plays exactly the variant ``integers(n)`` that the schedule always drew.
 
 Evaluation plays a fixed set of ``variants_per_class`` variants per class (train and test classes),
 drawn once per run seed, so every evaluation point of every method measures the same variants.
@@ -43,34 +48,46 @@ class TaskSchedule:
     Args:
         suite: the benchmark (provides class lists and variant counts).
         run_seed: the run's seed (the same seed gives the same schedule for every method).
-        episodes_per_task: episodes per train class per iteration (paper: 5).
+        episodes_per_task: episodes per trial (paper: 5).
+        trials_per_class: trials per train class per iteration, each on a distinct variant
+            (paper: 1).
     """
 
-    def __init__(self, suite: TaskSuite, run_seed: int, episodes_per_task: int) -> None:
+    def __init__(
+        self, suite: TaskSuite, run_seed: int, episodes_per_task: int, trials_per_class: int = 1
+    ) -> None:
         if episodes_per_task < 1:
             raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
         if run_seed < 0:
             raise ValueError(f"run_seed must be a non-negative integer, got {run_seed}")
+        if not 1 <= trials_per_class <= suite.variants_per_class:
+            raise ValueError(
+                f"trials_per_class must be in [1, {suite.variants_per_class}] (the variants per class "
+                f"of {suite.name}; trials of one class play distinct variants), got {trials_per_class}"
+            )
         self.suite = suite
         self.run_seed = int(run_seed)
         self.episodes_per_task = episodes_per_task
+        self.trials_per_class = trials_per_class
         self._class_index = {name: k for k, name in enumerate(all_classes(suite))}
 
     def _rng(self, stream: int, *key: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(self.run_seed, spawn_key=(stream, *key)))
 
-    def training_variant(self, iteration: int, class_name: str) -> int:
-        """The variant of ``class_name`` played in training iteration ``iteration``."""
+    def training_variants(self, iteration: int, class_name: str) -> list[int]:
+        """The ``trials_per_class`` distinct variants of ``class_name`` in training iteration ``iteration``."""
         rng = self._rng(_TRAIN_STREAM, iteration, self._class_index[class_name])
-        return int(rng.integers(self.suite.variants_per_class))
+        remaining = list(range(self.suite.variants_per_class))
+        return [remaining.pop(int(rng.integers(len(remaining)))) for _ in range(self.trials_per_class)]
 
     def training_trials(self, iteration: int) -> list[Trial]:
-        """One trial per train class, in the suite's class order."""
+        """``trials_per_class`` trials per train class, class-major in the suite's class order."""
         if iteration < 0:
             raise ValueError(f"iteration must be >= 0, got {iteration}")
         return [
-            Trial(name, self.training_variant(iteration, name), self.episodes_per_task)
+            Trial(name, variant, self.episodes_per_task)
             for name in self.suite.train_classes
+            for variant in self.training_variants(iteration, name)
         ]
 
     def evaluation_variants(self, class_name: str, variants_per_class: int) -> list[int]:
