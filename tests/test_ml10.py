@@ -75,16 +75,16 @@ def test_bad_episode_length_and_unknown_names(ml10):
         ml10.task("reach-v3", 50)
 
 
-def test_task_cache_returns_exactly_what_metaworld_built_and_rebuilds_a_corrupt_file(tmp_path, monkeypatch):
-    from envs.ml10 import _benchmark_tasks
+def test_task_cache_holds_exactly_what_metaworld_ml10_built(tmp_path, monkeypatch):
+    from envs.benchmarks import parse_benchmark
+    from envs.task_cache import cached_tasks
 
     monkeypatch.setenv("ML10_HARNESS_CACHE", str(tmp_path))
-    built = _benchmark_tasks(2)
-    [cache] = tmp_path.glob("ml10_seed2_metaworld*.pkl")
-    cached = _benchmark_tasks(2)
-    assert [(t.env_name, t.data) for t in cached] == [(t.env_name, t.data) for t in built]
-    assert len(built) == 15 * 50
-    cache.write_bytes(b"not a pickle")
-    rebuilt = _benchmark_tasks(2)
-    assert [(t.env_name, t.data) for t in rebuilt] == [(t.env_name, t.data) for t in built]
-    assert cache.read_bytes() != b"not a pickle"
+    benchmark = parse_benchmark("ml10")
+    built = cached_tasks(benchmark.slug, 2, lambda: benchmark.build_tasks(2))
+    [cache] = tmp_path.glob("ml10_splits_seed2_metaworld*.pkl")
+    cached = cached_tasks(benchmark.slug, 2, lambda: pytest.fail("rebuilt a valid cache"))
+    assert {s: [(t.env_name, t.data) for t in ts] for s, ts in cached.items()} == {
+        s: [(t.env_name, t.data) for t in ts] for s, ts in built.items()}
+    assert len(built["train"]) == 10 * 50 and len(built["test"]) == 5 * 50
+    assert [t.env_name for t in built["test"][::50]] == list(ML10_TEST_CLASSES)

@@ -59,3 +59,42 @@ def test_bad_arguments_are_rejected(ml10):
         TaskSchedule(ml10, 0, 5).evaluation_variants("reach-v3", 51)
     with pytest.raises(ValueError, match="at least one episode"):
         Trial("reach-v3", 0, 0)
+
+
+# Variants of TaskSchedule(ML10, seed, 5).training_trials(iteration), computed with the schedule
+# before trials_per_class existed: one trial per class must keep playing exactly these.
+_PINNED_ONE_TRIAL = {
+    (0, 0): [22, 39, 4, 7, 7, 40, 13, 14, 2, 41],
+    (3, 17): [16, 43, 10, 17, 2, 41, 39, 19, 48, 41],
+    (7, 123): [42, 11, 32, 32, 39, 8, 45, 35, 20, 48],
+}
+
+
+def test_one_trial_per_class_plays_the_variants_it_always_did(ml10):
+    for (seed, iteration), variants in _PINNED_ONE_TRIAL.items():
+        for schedule in (TaskSchedule(ml10, seed, 5), TaskSchedule(ml10, seed, 5, trials_per_class=1)):
+            assert [t.variant for t in schedule.training_trials(iteration)] == variants
+
+
+def test_several_trials_per_class_play_distinct_variants_class_major(ml10):
+    one, five = TaskSchedule(ml10, 3, 5), TaskSchedule(ml10, 3, 5, trials_per_class=5)
+    for iteration in range(100):
+        trials = five.training_trials(iteration)
+        assert [t.class_name for t in trials] == [c for c in ml10.train_classes for _ in range(5)]
+        assert all(t.episodes == 5 for t in trials)
+        for k, name in enumerate(ml10.train_classes):
+            variants = [t.variant for t in trials[5 * k : 5 * k + 5]]
+            assert len(set(variants)) == 5 and all(0 <= v < 50 for v in variants)
+            assert variants[0] == one.training_variants(iteration, name)[0]
+    # fewer trials are a prefix of more: the draw does not depend on trials_per_class
+    three = TaskSchedule(ml10, 3, 5, trials_per_class=3)
+    assert three.training_variants(8, "push-v3") == five.training_variants(8, "push-v3")[:3]
+    every = TaskSchedule(ml10, 3, 5, trials_per_class=50).training_variants(8, "push-v3")
+    assert sorted(every) == list(range(50)) and every != sorted(every)
+
+
+def test_trials_per_class_beyond_the_variants_is_refused(ml10):
+    with pytest.raises(ValueError, match=r"trials_per_class must be in \[1, 50\].*got 51"):
+        TaskSchedule(ml10, 0, 5, trials_per_class=51)
+    with pytest.raises(ValueError, match="trials_per_class"):
+        TaskSchedule(ml10, 0, 5, trials_per_class=0)
