@@ -1,4 +1,5 @@
-"""Evaluation on every class of a suite (ML10: 10 train + 5 test), shared by all methods.
+"""Evaluation on every class of a suite (ML10: 10 train + 5 test; ML45: 45 + 5; ML1: its train and
+test task keys), shared by all methods.
 
 Each class is played on its fixed evaluation variants (:meth:`TaskSchedule.evaluation_variants`),
 ``episodes_per_variant`` episodes per variant as one trial, with deterministic actions and no learning.

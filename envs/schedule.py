@@ -75,7 +75,7 @@ class TaskSchedule:
         return np.random.default_rng(np.random.SeedSequence(self.run_seed, spawn_key=(stream, *key)))
 
     def training_variants(self, iteration: int, class_name: str) -> list[int]:
-        """The ``trials_per_class`` distinct variants of ``class_name`` in training iteration ``iteration``."""
+        """The ``trials_per_class`` distinct variants of ``class_name`` in iteration ``iteration``."""
         rng = self._rng(_TRAIN_STREAM, iteration, self._class_index[class_name])
         remaining = list(range(self.suite.variants_per_class))
         return [remaining.pop(int(rng.integers(len(remaining)))) for _ in range(self.trials_per_class)]

@@ -1,9 +1,12 @@
 """The interface every meta-RL benchmark ("task suite") offers to the sampler.
 
 A suite is a set of task *classes* (e.g. ``reach-v3``), each with a fixed number of parametric
-*variants* (e.g. 50 goal/object placements). The sampler's worker processes receive a pickled suite
-and build environments from it; nothing in the sampler knows about MetaWorld specifically, so the
-same sampling, metric and evaluation code also drives the small sanity suites used in tests.
+*variants* (e.g. 50 goal/object placements). A class name is the *task key* everything is indexed by
+(schedule, sampler, evaluation rows, per-task replay), so it names exactly one split: ML1, which
+plays one MetaWorld class in both splits, uses ``reach-v3/train`` and ``reach-v3/test``. The
+sampler's worker processes receive a pickled suite and build environments from it; nothing in the
+sampler knows about MetaWorld specifically, so the same sampling, metric and evaluation code also
+drives the small sanity suites used in tests.
 """
 
 from __future__ import annotations
