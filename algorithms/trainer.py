@@ -6,7 +6,9 @@ rollout to the agent's update, and logs a training row. Evaluation runs before t
 the number of completed iterations and the training env steps so far, the x-axis of Figure 4.
 
 Resumption: a checkpoint (agent state, counters, every log row so far, global RNG states) is written
-atomically every ``checkpoint_interval`` iterations to a path outside the run's declared outputs.
+atomically every ``checkpoint_interval`` iterations, after the final iteration, and whenever the job is
+asked to stop (:class:`algorithms.stopping.StopRequests`: SIGTERM/SIGUSR1 or the coming time limit,
+checked after every iteration), to a path outside the run's declared outputs.
 Restarted with the same configuration, :func:`train` continues from it and produces the same numbers
 as an uninterrupted run; restarted with a different configuration, it refuses. The final outputs
 (evaluation table, per-episode table, training log, manifest) are written atomically at the end, so
@@ -27,6 +29,7 @@ import pandas as pd
 import torch
 
 from algorithms.agent import Agent
+from algorithms.stopping import StopRequests, TrainingStopped
 from envs.evaluation import EvaluationConfig, evaluate
 from envs.io import write_atomic, write_csv_atomic, write_json_atomic
 from envs.metrics import episode_metrics
@@ -102,8 +105,12 @@ def train(
     paths: RunPaths,
     manifest: dict[str, Any],
     log: logging.Logger,
+    stop: StopRequests | None = None,
 ) -> pd.DataFrame:
-    """Run (or resume) training to ``config.iterations``; returns the evaluation table."""
+    """Run (or resume) training to ``config.iterations``; returns the evaluation table.
+
+    Raises :class:`TrainingStopped` after writing a checkpoint when ``stop`` asks for it.
+    """
     progress = _resume(agent, paths.checkpoint, manifest["config_hash"], log)
     session_start = time.perf_counter()
     wall_offset, first_iteration = progress.wall_time, progress.next_iteration
@@ -111,8 +118,14 @@ def train(
     def wall() -> float:
         return wall_offset + time.perf_counter() - session_start
 
+    def checkpoint(completed: int) -> None:
+        progress.wall_time = wall()
+        _save_checkpoint(agent, progress, paths.checkpoint, manifest["config_hash"])
+        log.info("checkpoint after iteration %d written to %s", completed, paths.checkpoint)
+
+    evaluation_s = 0.0
     if first_iteration == 0:
-        _evaluate(agent, sampler, schedule, config.evaluation, progress, 0, wall(), log)
+        evaluation_s = _evaluate(agent, sampler, schedule, config.evaluation, progress, 0, wall(), log)
     for iteration in range(first_iteration, config.iterations):
         started = time.perf_counter()
         rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
@@ -145,12 +158,17 @@ def train(
         )
         completed = iteration + 1
         if completed % config.eval_interval == 0 or completed == config.iterations:
-            _evaluate(agent, sampler, schedule, config.evaluation, progress, completed, wall(), log)
+            evaluation_s = _evaluate(agent, sampler, schedule, config.evaluation, progress, completed,
+                                     wall(), log)
         progress.next_iteration = completed
-        if completed % config.checkpoint_interval == 0 and completed < config.iterations:
-            progress.wall_time = wall()
-            _save_checkpoint(agent, progress, paths.checkpoint, manifest["config_hash"])
-            log.info("checkpoint after iteration %d written to %s", completed, paths.checkpoint)
+        reason = stop.reason(next_step_s=updated - started + evaluation_s) if stop else None
+        if reason and completed < config.iterations:
+            checkpoint(completed)
+            log.warning("stopping after iteration %d/%d: %s; rerun the job to resume", completed,
+                        config.iterations, reason)
+            raise TrainingStopped(f"stopped after iteration {completed}: {reason}")
+        if completed % config.checkpoint_interval == 0 or completed == config.iterations:
+            checkpoint(completed)
 
     evaluations = pd.DataFrame(progress.evaluations)
     write_csv_atomic(pd.DataFrame(progress.evaluation_episodes), paths.evaluation_episodes)
@@ -161,7 +179,9 @@ def train(
     return evaluations
 
 
-def _evaluate(agent, sampler, schedule, config, progress, iteration, wall_time, log) -> None:
+def _evaluate(agent, sampler, schedule, config, progress, iteration, wall_time, log) -> float:
+    """Evaluate, record the rows in ``progress``, log the split means; returns the seconds it took."""
+    started = time.perf_counter()
     result = evaluate(agent.policy, sampler, schedule, config, iteration=iteration,
                       env_steps=progress.env_steps, wall_time=wall_time)
     progress.evaluations.extend(result.tasks.to_dict("records"))
@@ -170,6 +190,7 @@ def _evaluate(agent, sampler, schedule, config, progress, iteration, wall_time, 
     for split, row in means.iterrows():
         log.info("eval after %d iterations | %-5s avg_success %.3f success %.3f return %.1f",
                  iteration, split, row["avg_success"], row["success"], row["return"])
+    return time.perf_counter() - started
 
 
 def _clock(seconds: float) -> str:

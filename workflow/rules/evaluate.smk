@@ -1,31 +1,46 @@
-# Chance-level reference: the uniform random policy through the shared sampler and evaluation.
+# Chance-level reference: the uniform random policy through the shared sampler and evaluation, under the
+# study's evaluation protocol, in results/random/{protocol id}/seed_{seed}/ (studies with other
+# evaluation settings get another protocol id, so none overwrites another's reference).
+from dataclasses import asdict
+
+from study.jobs import CHANCE_FILES
+
+CHANCE_PROTOCOL = next(iter(PLAN.chance.values())).protocol_id
+CHANCE_SUMMARY = f"reports/{PLAN.study}/chance_summary.csv"  # this study's seeds only
+
+
+def chance_job(wildcards):
+    job = PLAN.chance.get(int(wildcards.seed))
+    if job is None or job.protocol_id != wildcards.protocol:
+        raise ValueError(f"results/random/{wildcards.protocol}/seed_{wildcards.seed} is not the chance "
+                         f"reference of study {PLAN.study!r}; its protocol id is {CHANCE_PROTOCOL}")
+    return job
 
 
 rule evaluate_random:
     output:
-        tasks="results/random/seed_{seed}/eval.csv",
-        episodes="results/random/seed_{seed}/eval_episodes.csv",
+        **{name.split(".")[0]: f"results/random/{{protocol}}/seed_{{seed}}/{name}" for name in CHANCE_FILES},
     params:
-        benchmark_seed=config["benchmark_seed"],
-        episode_length=config["episode_length"],
-        evaluation=config["evaluation"],
-        sampler=config["sampler"],
+        job=lambda wildcards: asdict(chance_job(wildcards)),
+        num_workers=config["sampler"]["num_workers"],
     log:
-        "logs/random/seed_{seed}.log",
+        "logs/random/{protocol}/seed_{seed}.log",
     wildcard_constraints:
-        seed=r"\d+",
-    threads: workflow.cores
+        protocol=r"[0-9a-f]{12}",
+    threads: sampler_cpus()
+    resources:
+        cpus_per_task=sampler_cpus(),
     script:
         "../scripts/evaluate_random.py"
 
 
 rule summarise_random:
     input:
-        expand("results/random/seed_{seed}/eval.csv", seed=config["seeds"]),
+        [str(job.run_dir() / "eval.csv") for job in PLAN.chance.values()],
     output:
-        "results/random/summary.csv",
+        CHANCE_SUMMARY,
     log:
-        "logs/random/summary.log",
+        f"logs/random/{PLAN.study}_summary.log",
     localrule: True
     script:
         "../scripts/summarise_random.py"

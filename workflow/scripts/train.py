@@ -1,23 +1,30 @@
-"""Snakemake entry point of the ``train`` rule: unpack the job, hand it to algorithms.run_job."""
+"""Snakemake entry point of the ``train`` rule: rebuild the job, check its run id, hand it to run_job.
 
-import logging
+The job writes its own append-only log, ``logs/train/{method}/seed_{seed}/{run id}.log``. It exits with
+status 75 (resumable) when it stopped early with a checkpoint, so Snakemake's retries (or a rerun)
+resume it.
+"""
+
+import sys
 from pathlib import Path
 
-from algorithms.run_job import TrainingJob, run_training_job
+from algorithms.run_job import RESUMABLE_EXIT, run_training_job
+from algorithms.stopping import TrainingStopped
+from envs.sampler import available_cores
+from study.jobs import TrainingJob
 
 
 def main(snakemake) -> None:
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    log = logging.getLogger(f"train.{snakemake.wildcards.method}.{snakemake.wildcards.seed}")
-    job = TrainingJob(method=snakemake.wildcards.method, seed=int(snakemake.wildcards.seed),
-                      **snakemake.params.settings)
-    workers = snakemake.params.num_workers or snakemake.threads
+    job = TrainingJob(**snakemake.params.job)
+    if job.run_id != snakemake.wildcards.run_id:  # the config this job parsed is not the driver's
+        raise RuntimeError(f"this job's settings hash to run {job.run_id}, but Snakemake asked for run "
+                           f"{snakemake.wildcards.run_id}: the job sees another config than the driver")
+    workers = snakemake.params.num_workers or min(snakemake.threads, available_cores())
     try:
-        run_training_job(job, Path(snakemake.output.evaluation).parent, Path("checkpoints"), workers, log)
-    except BaseException:
-        log.exception("training job failed")
-        raise
+        run_training_job(job, Path("results"), Path("checkpoints"), Path("logs"), workers)
+    except TrainingStopped as stopped:
+        print(f"{stopped}; checkpoint written, rerun to resume", file=sys.stderr)
+        sys.exit(RESUMABLE_EXIT)
 
 
 if __name__ == "__main__":  # spawned sampler workers re-import this file as __mp_main__

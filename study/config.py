@@ -1,0 +1,95 @@
+"""Reading and validating a study config: the one path the Snakefile and ``python -m analysis`` share.
+
+The config a user names is the whole config: nothing is merged under it (``config/config.yaml`` is the
+default only when no config is given). Validation happens before any job is planned and stops at the
+first problem with a message naming the file, the key and the fix:
+
+* YAML syntax: the file and the line;
+* the study schema ``workflow/schemas/config.schema.yaml`` (types, ranges, unknown keys), whose
+  defaults are filled in;
+* the benchmark name (``ml10``, ``ml45``, ``ml1:<class>``; an unknown class lists the known ones);
+* every method file plus the study's ``overrides``, through the method's strict loader (every value
+  against its declared type).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class StudyConfigError(ValueError):
+    """A study config (or a method file it names) is malformed; the message says where and how to fix it."""
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML file; a syntax error names the file and the line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise StudyConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise StudyConfigError(f"{path}:{line}: not valid YAML ({error.problem or error})") from None
+    except yaml.YAMLError as error:
+        raise StudyConfigError(f"{path}: not valid YAML ({error})") from None
+
+
+def validate_schema(config: Any, where: str) -> dict[str, Any]:
+    """``config`` checked against the study schema, with the schema's defaults filled in (a copy)."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    if not isinstance(config, dict):
+        raise StudyConfigError(f"{where}: a study config must be a mapping, got {type(config).__name__}")
+    checked = copy.deepcopy(config)
+    try:
+        validate(checked, str(SCHEMA), set_default=True)
+    except WorkflowError as error:
+        raise StudyConfigError(f"{where}: {_schema_message(error)}") from None
+    return checked
+
+
+def _schema_message(error: Exception) -> str:
+    """The useful lines of Snakemake's schema error (what failed and at which key)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    failing = next((line for line in lines if "Failed validating" in line), None)
+    where = next((line for line in lines if line.startswith("On instance")), "")
+    first = lines[1] if len(lines) > 1 else (lines[0] if lines else str(error))
+    return f"{first} ({failing or ''} {where})".replace("( ", "(").replace(" )", ")")
+
+
+def load_study_config(path: str | Path | None = None) -> dict[str, Any]:
+    """Read and validate the study config at ``path`` (default ``config/config.yaml``)."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    return validate_study(read_yaml(path), str(path))
+
+
+def validate_study(config: Any, where: str) -> dict[str, Any]:
+    """Schema + benchmark + method files and overrides; returns the config with defaults filled in."""
+    from study.plan import study_methods
+
+    checked = validate_schema(config, where)
+    _check_benchmark(checked["benchmark"], where)
+    study_methods(checked, where)  # raises on a bad method file or override
+    return checked
+
+
+def _check_benchmark(name: str, where: str) -> None:
+    from envs.benchmarks import benchmark_tasks
+
+    try:
+        benchmark_tasks(name)
+    except ValueError as error:
+        raise StudyConfigError(f"{where}: benchmark: {error}") from None

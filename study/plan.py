@@ -1,0 +1,89 @@
+"""A validated study config -> its jobs: one training job per (method, seed), one chance job per seed.
+
+The Snakefile builds its rules from :func:`plan_study`, and ``python -m analysis`` finds a study's runs
+through it, so both always agree on which folder holds which run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from algorithms.registry import METHODS_DIR, method_from_values, read_method_file
+from study.config import StudyConfigError
+from study.jobs import ChanceJob, TrainingJob
+
+TRAINING_KEYS = ("iterations", "episodes_per_task", "trials_per_class", "eval_interval", "checkpoint_interval")
+SAMPLER_KEYS = ("max_slots", "pipeline_groups")
+"""The sampler settings that change the numbers (the worker count never does)."""
+
+
+def _merge_overrides(base: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if key not in base:
+            raise StudyConfigError(
+                f"overrides.{where}: {key!r} is not a setting of this method (known: {sorted(base)})"
+            )
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            merged[key] = _merge_overrides(base[key], value, f"{where}.{key}")
+        else:
+            merged[key] = value
+    return merged
+
+
+def study_methods(config: dict[str, Any], where: str = "config") -> dict[str, dict[str, Any]]:
+    """Every study method's values (method file + this study's overrides), validated strictly."""
+    overrides = config.get("overrides") or {}
+    unknown = sorted(set(overrides) - set(config["methods"]))
+    if unknown:
+        raise StudyConfigError(
+            f"{where}: overrides name methods that are not in the study: {unknown} "
+            f"(methods: {config['methods']})"
+        )
+    methods = {}
+    for name in config["methods"]:
+        path = METHODS_DIR / f"{name}.yaml"
+        try:
+            values = _merge_overrides(read_method_file(path), overrides.get(name, {}), name)
+            method_from_values(name, values, f"{path} (+ overrides.{name} in {where})")
+        except (ValueError, FileNotFoundError) as error:
+            raise StudyConfigError(str(error)) from None
+        methods[name] = values
+    return methods
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """A study's validated config and jobs: ``training[(method, seed)]`` and ``chance[seed]``."""
+
+    config: dict[str, Any]
+    methods: dict[str, dict[str, Any]]
+    training: dict[tuple[str, int], TrainingJob]
+    chance: dict[int, ChanceJob]
+
+    @property
+    def study(self) -> str:
+        return self.config["study"]
+
+
+def plan_study(config: dict[str, Any], where: str = "config") -> StudyPlan:
+    """The jobs of a config already checked by :func:`study.config.validate_study`."""
+    methods = study_methods(config, where)
+    shared = {
+        "benchmark": config["benchmark"],
+        "benchmark_seed": config["benchmark_seed"],
+        "episode_length": config["episode_length"],
+        "evaluation": dict(config["evaluation"]),
+        "sampler": {key: config["sampler"][key] for key in SAMPLER_KEYS},
+    }
+    training = {
+        (method, seed): TrainingJob(
+            method=method, method_values=values, seed=seed,
+            training={key: config["training"][key] for key in TRAINING_KEYS},
+            device=config["device"], learner_threads=config["learner_threads"], **shared,
+        )
+        for method, values in methods.items() for seed in config["seeds"]
+    }
+    chance = {seed: ChanceJob(seed=seed, **shared) for seed in config["seeds"]}
+    return StudyPlan(config=config, methods=methods, training=training, chance=chance)
