@@ -18,3 +18,8 @@ class MissingDataError(ReportInputError):
 
 class CorruptRunFileError(ReportInputError):
     """A run file exists but cannot be read or fails its format checks; the message names the file."""
+
+
+class StaleRunError(ReportInputError):
+    """A run's manifest carries another ``config_hash`` than the study expects: the run was produced
+    with other settings, so it is not the run the study asks for."""

@@ -52,13 +52,6 @@ def format_estimate(mean: float, std: float, seeds: int, expected: int, digits: 
     return text
 
 
-def format_paper(mean: float, std: float, digits: int) -> str:
-    """A value the paper reports (``mean ± std``; the std may be absent)."""
-    if math.isnan(mean):
-        return MISSING
-    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" ± {std:.{digits}f}")
-
-
 def format_comparison(ours: str, paper: str, difference: float, digits: int) -> str:
     """``ours / paper (Δ ours - paper)``; no Δ when either side is missing."""
     if math.isnan(difference):

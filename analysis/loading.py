@@ -1,22 +1,27 @@
 """Load every run of a study and check it against the contract before any number is computed.
 
-A run lives in ``results/runs/{method}/seed_{seed}/`` with ``eval.csv``, ``train_log.csv`` and
-``manifest.json`` (see algorithms/trainer.py). A corrupt file is always an error naming the file. Missing
-data (a run, a task at an evaluation point, an evaluation point that other seeds of the method have) is an
-error naming it too, unless the report is partial: then it is recorded as a :class:`Gap`.
+The caller says where each run lives (:class:`RunRef`: a folder with ``eval.csv``, ``train_log.csv`` and
+``manifest.json``, see algorithms/trainer.py, and the ``config_hash`` its manifest must carry) and where
+the chance reference's ``eval.csv`` of each seed lives. A corrupt file, or a run produced with other
+settings, is always an error naming the file. Missing data (a run, a task at an evaluation point, an
+evaluation point that other seeds of the method have, a run that stopped before its training budget, a
+chance reference seed) is an error naming it too, unless the report is partial: then it is recorded as a
+:class:`Gap`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from analysis.errors import PARTIAL_HINT, CorruptRunFileError, MissingDataError
-from analysis.labels import SPLITS, TASKS_BY_SPLIT, split_of
+from analysis.errors import PARTIAL_HINT, CorruptRunFileError, MissingDataError, ReportInputError, StaleRunError
+from analysis.labels import Suite
 
 EVAL_COLUMNS: tuple[str, ...] = (
     "iteration", "env_steps", "wall_time", "split", "task", "avg_success", "success", "return", "episodes",
@@ -32,6 +37,21 @@ MANIFEST_KEYS: tuple[str, ...] = (
 RUN_FILES: tuple[str, ...] = ("eval.csv", "train_log.csv", "manifest.json")
 CHANCE_METHOD = "random"
 """Method name under which the chance-level reference (uniform random actions) enters the tables."""
+MAX_REWARD_PER_STEP = 10.0
+"""MetaWorld's rewards lie in [0, 10], so a return lies in [0, 10 x episode length]."""
+_TOLERANCE = 1e-9
+STOPPED_EARLY = "end of training"
+"""The :class:`Gap` kind of a run whose last evaluation comes before its training budget."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Where one run of the study lives and which settings it must have been produced with."""
+
+    path: Path
+    """The run folder holding eval.csv, train_log.csv and manifest.json."""
+    config_hash: str
+    """The full ``config_hash`` its manifest must carry."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +61,7 @@ class Gap:
     method: str
     seed: int
     kind: str
-    """``"run"``, ``"eval point"`` or ``"task"``."""
+    """``"run"``, ``"eval point"``, ``"task"`` or ``"end of training"`` (stopped before its budget)."""
     detail: str
 
     def __str__(self) -> str:
@@ -54,11 +74,12 @@ class Study:
 
     ``evaluations``: the runs' eval.csv rows with ``method`` and ``seed`` columns in front;
     ``train_logs``: the runs' train_log.csv rows, likewise; ``manifests``: per (method, seed);
-    ``chance``: the chance-level reference's eval rows (method ``"random"``), or None when absent;
-    ``gaps``: what is missing (empty unless the report is partial).
+    ``chance``: the chance-level reference's eval rows (method ``"random"``), or None when the study has
+    none; ``gaps``: what is missing (empty unless the report is partial).
     """
 
     name: str
+    suite: Suite
     methods: tuple[str, ...]
     seeds: tuple[int, ...]
     evaluations: pd.DataFrame
@@ -71,15 +92,13 @@ class Study:
         """The (method, seed) pairs that were loaded, in study order."""
         return [(m, s) for m in self.methods for s in self.seeds if (m, s) in self.manifests]
 
-
-def run_dir(results_dir: str | Path, method: str, seed: int) -> Path:
-    """``results/runs/{method}/seed_{seed}``."""
-    return Path(results_dir) / "runs" / method / f"seed_{seed}"
-
-
-def chance_eval_path(results_dir: str | Path, seed: int) -> Path:
-    """``results/random/seed_{seed}/eval.csv``."""
-    return Path(results_dir) / "random" / f"seed_{seed}" / "eval.csv"
+    def stopped_early(self) -> dict[str, list[Gap]]:
+        """Per method, its runs that stopped before their training budget (partial reports only)."""
+        early: dict[str, list[Gap]] = {}
+        for gap in self.gaps:
+            if gap.kind == STOPPED_EARLY:
+                early.setdefault(gap.method, []).append(gap)
+        return early
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -99,37 +118,70 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) 
         raise CorruptRunFileError(f"{path}: has a header but no rows")
 
 
+def _line(mask: pd.Series) -> int:
+    """The file line of the first row where ``mask`` holds (the header is line 1)."""
+    return int(np.flatnonzero(mask.to_numpy())[0]) + 2
+
+
 def _require_numeric(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():
-            line = int(bad.to_numpy().nonzero()[0][0]) + 2  # header is line 1
+            line = _line(pd.Series(bad))
             raise CorruptRunFileError(
-                f"{path}: column {column!r} has a missing or non-numeric value on line {line} "
-                f"({frame[column].iloc[line - 2]!r})"
+                f"{path}: column {column!r} has a missing, non-numeric or infinite value on line {line} "
+                f"({frame[column].iloc[line - 2]!r}); rewrite the file from the run"
             )
         frame[column] = values
 
 
-def read_eval(path: Path) -> pd.DataFrame:
-    """An eval.csv, checked: columns, numbers, splits and ML10 tasks, metric ranges, no duplicates."""
+def _refuse_rows(frame: pd.DataFrame, bad: pd.Series, path: Path, problem: str) -> None:
+    """Raise naming the file, the first offending line and its task when ``bad`` holds anywhere."""
+    if bad.any():
+        line = _line(bad)
+        row = frame.iloc[line - 2]
+        raise CorruptRunFileError(
+            f"{path}: line {line} (iteration {row['iteration']}, task {row['task']!r}): {problem}; the file "
+            "is corrupt or not an evaluation of this harness, re-evaluate the run"
+        )
+
+
+def _check_tasks(frame: pd.DataFrame, suite: Suite, path: Path) -> None:
+    for task, split in frame[["task", "split"]].drop_duplicates().itertuples(index=False):
+        try:
+            expected = suite.split_of(task)
+        except KeyError:
+            raise CorruptRunFileError(f"{path}: unknown task {task!r} (not a task of {suite.title})") from None
+        if split != expected:
+            raise CorruptRunFileError(f"{path}: task {task!r} is labelled {split!r}, {suite.title} says {expected!r}")
+
+
+def _check_values(frame: pd.DataFrame, path: Path, max_return: float | None) -> None:
+    """Metric ranges: success metrics in [0, 1], average success <= success, 0 <= return <= max_return."""
+    for metric in ("avg_success", "success"):
+        _refuse_rows(frame, ~frame[metric].between(0.0, 1.0), path, f"{metric!r} lies outside [0, 1]")
+    _refuse_rows(frame, frame["avg_success"] > frame["success"] + _TOLERANCE, path,
+                 "'avg_success' exceeds 'success' (average success counts successful steps of successful "
+                 "episodes only, so it cannot)")
+    _refuse_rows(frame, frame["return"] < 0.0, path, "'return' is negative (MetaWorld rewards are >= 0)")
+    if max_return is not None:
+        _refuse_rows(frame, frame["return"] > max_return, path,
+                     f"'return' exceeds {max_return:g} (10 x the episode length, the most MetaWorld's "
+                     "rewards allow)")
+
+
+def read_eval(path: Path, suite: Suite, max_return: float | None) -> pd.DataFrame:
+    """An eval.csv, checked: columns, finite numbers, the suite's splits and tasks, metric ranges
+    (``max_return``: the largest possible return, None when unknown), no duplicates."""
     frame = _read_csv(path)
     _require_columns(frame, EVAL_COLUMNS, path)
     _require_numeric(frame, _EVAL_NUMERIC, path)
     if (frame["iteration"] < 0).any() or (frame["iteration"] % 1 != 0).any():
         raise CorruptRunFileError(f"{path}: 'iteration' must hold non-negative integers")
     frame["iteration"] = frame["iteration"].astype(int)
-    for task, split in frame[["task", "split"]].drop_duplicates().itertuples(index=False):
-        try:
-            expected = split_of(task)
-        except KeyError:
-            raise CorruptRunFileError(f"{path}: unknown task {task!r} (not an ML10 class)") from None
-        if split != expected:
-            raise CorruptRunFileError(f"{path}: task {task!r} is labelled {split!r}, ML10 says {expected!r}")
-    for metric in ("avg_success", "success"):
-        if not frame[metric].between(0.0, 1.0).all():
-            raise CorruptRunFileError(f"{path}: {metric!r} has values outside [0, 1]")
+    _check_tasks(frame, suite, path)
+    _check_values(frame, path, max_return)
     duplicated = frame.duplicated(["iteration", "task"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
@@ -147,11 +199,22 @@ def read_train_log(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_manifest(path: Path, method: str, seed: int) -> dict[str, Any]:
-    """A manifest.json, checked for its keys and that it belongs to this method and seed.
+def _positive_int(config: dict[str, Any], keys: tuple[str, ...], path: Path) -> int:
+    value: Any = config
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CorruptRunFileError(f"{path}: config.{'.'.join(keys)} must be an integer >= 1, got {value!r}")
+    return value
 
-    Runs are not tied to a study: one (method, seed) cell serves every study that asks for it with
-    the same settings (an extended study reuses the paper study's runs).
+
+def read_manifest(path: Path, method: str, seed: int, config_hash: str) -> dict[str, Any]:
+    """A manifest.json, checked for its keys, that it belongs to this method and seed, that it was
+    produced with the settings the study expects (``config_hash``), and for its budget
+    (``config.training.iterations``) and ``config.episode_length``.
+
+    Runs are not tied to a study: one run serves every study that asks for the same settings (an
+    extended study reuses the paper study's runs).
     """
     try:
         manifest = json.loads(path.read_text())
@@ -165,21 +228,69 @@ def read_manifest(path: Path, method: str, seed: int) -> dict[str, Any]:
     config = manifest["config"]
     if not isinstance(config, dict):
         raise CorruptRunFileError(f"{path}: 'config' is not a JSON object")
-    expected = {"method": method, "seed": seed}
-    for key, value in expected.items():
+    for key, value in {"method": method, "seed": seed}.items():
         if config.get(key) != value:
             raise CorruptRunFileError(
-                f"{path}: config.{key} is {config.get(key)!r} but the file sits where {key} {value!r} "
-                "belongs (a run copied from another method or seed?)"
+                f"{path}: config.{key} is {config.get(key)!r} but the study reads it as {key} {value!r} "
+                "(a run copied from another method or seed?)"
             )
+    if manifest["config_hash"] != config_hash:
+        raise StaleRunError(
+            f"{path}: config_hash is {manifest['config_hash']!r} but the study expects {config_hash!r}: "
+            "the run was produced with other settings; retrain it with the study's settings"
+        )
+    _positive_int(config, ("training", "iterations"), path)
+    _positive_int(config, ("episode_length",), path)
     return manifest
 
 
-def _content_gaps(evaluations: pd.DataFrame, method: str, seeds: list[int]) -> list[Gap]:
-    """Eval points that other seeds of the method have, the untrained point, and tasks per eval point."""
+def check_env_steps(evaluation: pd.DataFrame, train_log: pd.DataFrame, manifest: dict[str, Any],
+                    directory: Path) -> None:
+    """Each eval point's ``env_steps`` equals the train log's at that iteration (0 at iteration 0), and
+    the last one equals the manifest's ``env_steps``."""
+    logged = dict(zip(train_log["iteration"].astype(int), train_log["env_steps"]))
+    logged.setdefault(0, 0)
+    for iteration, steps in evaluation.groupby("iteration")["env_steps"].agg(set).items():
+        if iteration not in logged:
+            raise CorruptRunFileError(
+                f"{directory / 'eval.csv'}: evaluation at iteration {iteration} but "
+                f"{directory / 'train_log.csv'} has no row for that iteration; the files are from different runs"
+            )
+        if steps != {logged[iteration]}:
+            raise CorruptRunFileError(
+                f"{directory / 'eval.csv'}: env_steps at iteration {iteration} is {sorted(steps)} but "
+                f"{directory / 'train_log.csv'} says {logged[iteration]}; the files are from different runs"
+            )
+    last = int(evaluation["iteration"].max())
+    if logged[last] != manifest["env_steps"]:
+        raise CorruptRunFileError(
+            f"{directory / 'eval.csv'}: env_steps at the last evaluation (iteration {last}) is {logged[last]} "
+            f"but {directory / 'manifest.json'} says {manifest['env_steps']}; the files are from different runs"
+        )
+
+
+def _budget_gap(evaluation: pd.DataFrame, manifest: dict[str, Any], method: str, seed: int,
+                directory: Path) -> list[Gap]:
+    """A gap when the run's last evaluation comes before its budget (``config.training.iterations``)."""
+    budget = manifest["config"]["training"]["iterations"]
+    last = int(evaluation["iteration"].max())
+    if last > budget:
+        raise CorruptRunFileError(
+            f"{directory / 'eval.csv'}: evaluation at iteration {last}, beyond the manifest's budget of "
+            f"{budget} iterations; the files are from different runs"
+        )
+    if last < budget:
+        return [Gap(method, seed, STOPPED_EARLY,
+                    f"stopped early: last evaluation at iteration {last} of {budget}")]
+    return []
+
+
+def _content_gaps(evaluations: pd.DataFrame, method: str, seeds: Sequence[int], suite: Suite,
+                  points: Sequence[int]) -> list[Gap]:
+    """Eval points that other seeds of the method have (and ``points``, e.g. the untrained point), and
+    the suite's tasks at each eval point."""
     rows = evaluations[evaluations["method"] == method]
-    expected_points = sorted(set(rows["iteration"]) | {0})
-    all_tasks = [task for split in SPLITS for task in TASKS_BY_SPLIT[split]]
+    expected_points = sorted(set(rows["iteration"]) | set(points))
     gaps: list[Gap] = []
     for seed in seeds:
         run = rows[rows["seed"] == seed]
@@ -190,7 +301,7 @@ def _content_gaps(evaluations: pd.DataFrame, method: str, seeds: list[int]) -> l
                 continue
             gaps.extend(
                 Gap(method, seed, "task", f"{task} at iteration {point}")
-                for task in all_tasks if task not in tasks_at[point]
+                for task in suite.all_tasks() if task not in tasks_at[point]
             )
     return gaps
 
@@ -202,45 +313,85 @@ def _raise_if_gaps(gaps: list[Gap], partial: bool) -> None:
         raise MissingDataError(f"the study's data is incomplete:\n  {shown}{more}\n{PARTIAL_HINT}")
 
 
-def _load_chance(results_dir: Path, seeds: tuple[int, ...]) -> pd.DataFrame | None:
-    frames = []
+def _load_chance(chance: Mapping[int, Path], seeds: tuple[int, ...], suite: Suite,
+                 max_return: float | None) -> tuple[pd.DataFrame | None, list[Gap]]:
+    """The chance reference's iteration-0 rows of every seed, and its gaps (a seed without eval.csv, a
+    missing iteration 0 or task). No mapping at all means the study has no chance reference."""
+    if not chance:
+        return None, []
+    frames, gaps, loaded = [], [], []
     for seed in seeds:
-        path = chance_eval_path(results_dir, seed)
-        if path.exists():
-            frame = read_eval(path).assign(seed=seed)
-            frames.append(frame[frame["iteration"] == 0])
+        folder = Path(chance[seed]) if seed in chance else None
+        if folder is None or not (folder / "eval.csv").exists():
+            where = f"in {folder}" if folder is not None else "given for this seed"
+            gaps.append(Gap(CHANCE_METHOD, seed, "run", f"no eval.csv {where}"))
+            continue
+        frame = read_eval(folder / "eval.csv", suite, max_return)
+        frames.append(frame.loc[frame["iteration"] == 0, list(EVAL_COLUMNS)].assign(method=CHANCE_METHOD, seed=seed))
+        loaded.append(seed)
     if not frames:
-        return None
-    chance = pd.concat(frames, ignore_index=True)
-    chance.insert(0, "method", CHANCE_METHOD)
-    return chance[["method", "seed", *EVAL_COLUMNS]]
+        return None, gaps
+    frame = _front(pd.concat(frames, ignore_index=True))
+    return frame, gaps + _content_gaps(frame, CHANCE_METHOD, loaded, suite, points=(0,))
 
 
-def load_study(
-    results_dir: str | Path,
-    study: str,
-    methods: list[str] | tuple[str, ...],
-    seeds: list[int] | tuple[int, ...],
-    partial: bool = False,
-) -> Study:
-    """Read and validate every run of ``methods`` x ``seeds`` (and the chance reference where present).
+def _max_return(manifests: dict[tuple[str, int], dict[str, Any]]) -> float | None:
+    """The largest return the study's episode length allows (None when no run is loaded)."""
+    lengths = [manifest["config"]["episode_length"] for manifest in manifests.values()]
+    return MAX_REWARD_PER_STEP * max(lengths) if lengths else None
 
-    Raises:
-        MissingDataError: a run file, an evaluation point or a task is missing (unless ``partial``);
-            the message lists every gap.
-        CorruptRunFileError: a file cannot be parsed or breaks the contract; the message names it.
-    """
-    results_dir = Path(results_dir)
-    methods, seeds = tuple(methods), tuple(int(seed) for seed in seeds)
-    if not methods or not seeds:
-        raise MissingDataError(f"the study names no {'methods' if not methods else 'seeds'}")
+
+def _missing_files(runs: Mapping[tuple[str, int], RunRef], methods: tuple[str, ...],
+                   seeds: tuple[int, ...]) -> list[Gap]:
+    absent_refs = [key for key in ((m, s) for m in methods for s in seeds) if key not in runs]
+    if absent_refs:
+        raise ReportInputError(f"runs gives no location for {absent_refs}; pass a RunRef for every (method, seed)")
     gaps = []
     for method in methods:
         for seed in seeds:
-            directory = run_dir(results_dir, method, seed)
+            directory = Path(runs[(method, seed)].path)
             absent = [name for name in RUN_FILES if not (directory / name).exists()]
             if absent:
                 gaps.append(Gap(method, seed, "run", f"no {', '.join(absent)} in {directory}"))
+    return gaps
+
+
+def _read_run(ref: RunRef, method: str, seed: int, suite: Suite) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Manifest, eval rows and train log of one run, each checked and cross-checked."""
+    directory = Path(ref.path)
+    manifest = read_manifest(directory / "manifest.json", method, seed, ref.config_hash)
+    max_return = MAX_REWARD_PER_STEP * manifest["config"]["episode_length"]
+    evaluation = read_eval(directory / "eval.csv", suite, max_return)[list(EVAL_COLUMNS)]
+    train_log = read_train_log(directory / "train_log.csv")
+    check_env_steps(evaluation, train_log, manifest, directory)
+    return manifest, evaluation, train_log
+
+
+def load_study(
+    *,
+    study: str,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    runs: Mapping[tuple[str, int], RunRef],
+    chance: Mapping[int, Path],
+    suite: Suite | str = "ml10",
+    partial: bool = False,
+) -> Study:
+    """Read and validate every run of ``methods`` x ``seeds`` (``runs``: where each lives) and the chance
+    reference (``chance``: seed -> folder holding its eval.csv; empty: the study has none).
+
+    Raises:
+        MissingDataError: a run file, an evaluation point, a task, the end of a run's training budget or
+            a chance reference seed is missing (unless ``partial``); the message lists every gap.
+        CorruptRunFileError: a file cannot be parsed or breaks the contract; the message names it.
+        StaleRunError: a manifest's ``config_hash`` is not the one ``runs`` expects.
+        ReportInputError: ``runs`` lacks a (method, seed) of the study, or ``suite`` is unknown.
+    """
+    suite = suite if isinstance(suite, Suite) else Suite.named(suite)
+    methods, seeds = tuple(methods), tuple(int(seed) for seed in seeds)
+    if not methods or not seeds:
+        raise MissingDataError(f"the study names no {'methods' if not methods else 'seeds'}")
+    gaps = _missing_files(runs, methods, seeds)
     _raise_if_gaps(gaps, partial)
     incomplete = {(gap.method, gap.seed) for gap in gaps}
 
@@ -249,23 +400,24 @@ def load_study(
         for seed in seeds:
             if (method, seed) in incomplete:
                 continue
-            directory = run_dir(results_dir, method, seed)
-            manifests[(method, seed)] = read_manifest(directory / "manifest.json", method, seed)
-            evaluations.append(read_eval(directory / "eval.csv")[list(EVAL_COLUMNS)]
-                               .assign(method=method, seed=seed))
-            train_logs.append(read_train_log(directory / "train_log.csv").assign(method=method, seed=seed))
+            manifest, evaluation, train_log = _read_run(runs[(method, seed)], method, seed, suite)
+            manifests[(method, seed)] = manifest
+            evaluations.append(evaluation.assign(method=method, seed=seed))
+            train_logs.append(train_log.assign(method=method, seed=seed))
+            gaps.extend(_budget_gap(evaluation, manifest, method, seed, Path(runs[(method, seed)].path)))
     evaluation_frame = _front(pd.concat(evaluations, ignore_index=True) if evaluations
                               else pd.DataFrame(columns=[*EVAL_COLUMNS, "method", "seed"]))
     train_frame = _front(pd.concat(train_logs, ignore_index=True) if train_logs
                          else pd.DataFrame(columns=[*TRAIN_LOG_COLUMNS, "method", "seed"]))
     for method in methods:
         loaded = [seed for seed in seeds if (method, seed) in manifests]
-        gaps.extend(_content_gaps(evaluation_frame, method, loaded))
+        gaps.extend(_content_gaps(evaluation_frame, method, loaded, suite, points=(0,)))
+    chance_frame, chance_gaps = _load_chance(chance, seeds, suite, _max_return(manifests))
+    gaps.extend(chance_gaps)
     _raise_if_gaps(gaps, partial)
     return Study(
-        name=study, methods=methods, seeds=seeds, evaluations=evaluation_frame,
-        train_logs=train_frame, manifests=manifests, chance=_load_chance(results_dir, seeds),
-        gaps=tuple(gaps),
+        name=study, suite=suite, methods=methods, seeds=seeds, evaluations=evaluation_frame,
+        train_logs=train_frame, manifests=manifests, chance=chance_frame, gaps=tuple(gaps),
     )
 
 

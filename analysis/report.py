@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pandas as pd
 from algorithms.registry import METHODS_DIR
 from analysis.figures import plot_improvement, plot_iqm, plot_learning_curves
 from analysis.formatting import TextTable, to_latex, to_markdown
-from analysis.loading import CHANCE_METHOD, load_study
+from analysis.labels import Suite
+from analysis.loading import CHANCE_METHOD, RunRef, load_study
 from analysis.paper import attach_paper_values, load_paper_values
 from analysis.robust import improvement_layout, improvement_table, iqm_layout, iqm_table
 from analysis.scores import final_scores, learning_curves
@@ -37,11 +39,15 @@ SECTIONS: dict[str, list[str]] = {
 REPORT_FILES: tuple[str, ...] = ("summary.md", *[name for files in SECTIONS.values() for name in files])
 """Every file ``build_report`` writes into the report directory (the report rule's outputs)."""
 
-CAPTIONS: dict[str, str] = {
-    "table1": "Table 1: average success, success and return on the ML10 train and test tasks.",
-    "table2": "Table 2: task-wise average success.",
-    "table5": "Table 5: task-wise return (sum of raw rewards per episode, γ = 1).",
-}
+
+
+def captions(suite: Suite) -> dict[str, str]:
+    """The tables' captions for a study on ``suite``."""
+    return {
+        "table1": f"Table 1: average success, success and return on the {suite.title} train and test tasks.",
+        "table2": f"Table 2: task-wise average success on {suite.title}.",
+        "table5": f"Table 5: task-wise return on {suite.title} (sum of raw rewards per episode, γ = 1).",
+    }
 
 
 def _write_text(text: str, path: Path) -> None:
@@ -62,19 +68,26 @@ def build_report(
     methods: list[str],
     seeds: list[int],
     settings: ReportSettings,
-    results_dir: str | Path = "results",
-    paper_dir: str | Path = "reports/paper",
-    out_dir: str | Path | None = None,
+    runs: Mapping[tuple[str, int], RunRef],
+    chance: Mapping[int, Path],
+    paper_dir: str | Path,
+    out_dir: str | Path,
+    suite: str = "ml10",
 ) -> list[Path]:
-    """Write every file of :data:`REPORT_FILES` into ``out_dir`` (default ``reports/{study}``).
+    """Write every file of :data:`REPORT_FILES` into ``out_dir``.
 
-    All inputs are read and validated first (see :func:`analysis.loading.load_study`), so bad input fails
+    ``runs``: per (method, seed) where the run lives and the ``config_hash`` it must carry; ``chance``:
+    per seed the folder holding the chance reference's eval.csv (empty: none); ``suite``: ``"ml10"``,
+    ``"ml45"`` or ``"ml1:<class>"``; ``paper_dir``: the paper's (ML10) values, used for ML10 only. All
+    inputs are read and validated first (see :func:`analysis.loading.load_study`), so bad input fails
     before any table or figure is made. Returns the written paths.
     """
-    out_dir = Path(out_dir if out_dir is not None else Path("reports") / study)
-    methods = list(methods)
+    out_dir, methods, benchmark = Path(out_dir), list(methods), Suite.named(suite)
     paper = load_paper_values(paper_dir)
-    data = load_study(results_dir, study, methods, seeds, partial=settings.partial)
+    if not benchmark.has_paper_values:
+        paper = paper.iloc[0:0]
+    data = load_study(study=study, methods=methods, seeds=seeds, runs=runs, chance=chance, suite=benchmark,
+                      partial=settings.partial)
     log.info("loaded %d runs of %s (%d gaps)", len(data.runs()), study, len(data.gaps))
 
     scores = final_scores(data.evaluations, settings)
@@ -82,32 +95,31 @@ def build_report(
     if data.chance is not None:
         table_methods = [*methods, CHANCE_METHOD]
         table_scores = pd.concat([scores, final_scores(data.chance, ReportSettings())], ignore_index=True)
-    expected = len(data.seeds)
-    final_text = settings.describe()
+    expected, final_text, early, text = len(data.seeds), settings.describe(), data.stopped_early(), captions(benchmark)
 
-    table1 = attach_paper_values(overall_table(table_scores, table_methods, expected), paper, "table1")
-    table1_layouts = overall_layouts(table1, table_methods, CAPTIONS["table1"], final_text)
+    table1 = attach_paper_values(overall_table(table_scores, table_methods, expected, benchmark), paper, "table1")
+    table1_layouts = overall_layouts(table1, table_methods, text["table1"], final_text, early)
     _write_table(out_dir, "table1", table1, table1_layouts)
     paper_tables = ["Table 1"] if table1["paper_mean"].notna().any() else []
     for stem, metric in TASK_TABLE_METRICS.items():
-        table = attach_paper_values(task_table(table_scores, metric, table_methods, expected), paper, stem)
-        _write_table(out_dir, stem, table, task_layouts(table, table_methods, CAPTIONS[stem], final_text))
+        table = attach_paper_values(task_table(table_scores, metric, table_methods, expected, benchmark), paper, stem)
+        _write_table(out_dir, stem, table, task_layouts(table, table_methods, text[stem], final_text, benchmark, early))
         if table["paper_mean"].notna().any():
             paper_tables.append(f"Table {stem.removeprefix('table')}")
     write_csv_atomic(scores, out_dir / "final_scores.csv")
 
-    iqm = iqm_table(scores, methods, settings)
+    iqm = iqm_table(scores, methods, settings, benchmark)
     _write_table(out_dir, "iqm", iqm, [iqm_layout(iqm, settings)])
-    improvement = improvement_table(scores, methods, settings)
+    improvement = improvement_table(scores, methods, settings, benchmark)
     _write_table(out_dir, "probability_of_improvement", improvement, [improvement_layout(improvement, settings)])
     log.info("tables written to %s", out_dir)
 
-    curves = learning_curves(data.evaluations)
+    curves = learning_curves(data.evaluations, benchmark)
     write_csv_atomic(curves, out_dir / "learning_curves.csv")
-    chance_curves = learning_curves(data.chance) if data.chance is not None else None
-    plot_learning_curves(curves, methods, chance_curves, expected, out_dir / "figure4")
-    plot_iqm(iqm, methods, settings.confidence, out_dir / "iqm")
-    plot_improvement(improvement, methods, settings.confidence, out_dir / "probability_of_improvement")
+    chance_curves = learning_curves(data.chance, benchmark) if data.chance is not None else None
+    plot_learning_curves(curves, methods, chance_curves, expected, benchmark, out_dir / "figure4")
+    plot_iqm(iqm, methods, settings.confidence, benchmark, out_dir / "iqm")
+    plot_improvement(improvement, methods, settings.confidence, benchmark, out_dir / "probability_of_improvement")
     log.info("figures written to %s", out_dir)
 
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -12,19 +12,19 @@ import numpy as np
 import pandas as pd
 
 from analysis.formatting import TextTable
-from analysis.labels import METRIC_LABELS, SPLITS, TASKS_BY_SPLIT, is_himeta, method_label
+from analysis.labels import METRIC_LABELS, SPLITS, Suite, is_himeta, method_label
 from analysis.settings import ReportSettings
 from analysis.statistics import Interval, improvement_interval, iqm_interval
 
 ROBUST_METRICS: tuple[str, ...] = ("avg_success", "success")
 
 
-def score_matrix(scores: pd.DataFrame, method: str, split: str, metric: str) -> np.ndarray:
-    """``[runs, tasks]`` final scores of ``method`` on ``split`` (tasks in the paper's order); runs that
+def score_matrix(scores: pd.DataFrame, method: str, split: str, metric: str, suite: Suite) -> np.ndarray:
+    """``[runs, tasks]`` final scores of ``method`` on ``split`` (tasks in the suite's order); runs that
     lack a task are left out."""
     rows = scores[(scores["method"] == method) & (scores["split"] == split)]
     wide = rows.pivot(index="seed", columns="task", values=metric)
-    wide = wide.reindex(columns=list(TASKS_BY_SPLIT[split])).dropna()
+    wide = wide.reindex(columns=list(suite.tasks[split])).dropna()
     return wide.to_numpy(dtype=float)
 
 
@@ -43,13 +43,13 @@ def _interval_record(interval: Interval) -> dict[str, float]:
     return {"estimate": interval.estimate, "ci_low": interval.low, "ci_high": interval.high}
 
 
-def iqm_table(scores: pd.DataFrame, methods: list[str], settings: ReportSettings) -> pd.DataFrame:
+def iqm_table(scores: pd.DataFrame, methods: list[str], settings: ReportSettings, suite: Suite) -> pd.DataFrame:
     """Per (method, split, metric): IQM over runs x tasks and its interval; NaN where no run is complete."""
     records = []
     for metric in ROBUST_METRICS:
         for split in SPLITS:
             for method in methods:
-                matrix = score_matrix(scores, method, split, metric)
+                matrix = score_matrix(scores, method, split, metric, suite)
                 record = {"method": method, "method_label": method_label(method), "split": split,
                           "metric": metric, "runs": matrix.shape[0], "tasks": matrix.shape[1]}
                 if matrix.shape[0] > 0:
@@ -61,14 +61,15 @@ def iqm_table(scores: pd.DataFrame, methods: list[str], settings: ReportSettings
         "method", "method_label", "split", "metric", "estimate", "ci_low", "ci_high", "runs", "tasks"])
 
 
-def improvement_table(scores: pd.DataFrame, methods: list[str], settings: ReportSettings) -> pd.DataFrame:
+def improvement_table(scores: pd.DataFrame, methods: list[str], settings: ReportSettings,
+                      suite: Suite) -> pd.DataFrame:
     """Per (HiMeta variant X, baseline Y, split, metric): P(X > Y) and its interval."""
     records = []
     for metric in ROBUST_METRICS:
         for split in SPLITS:
             for x, y in improvement_pairs(methods):
-                x_scores = score_matrix(scores, x, split, metric)
-                y_scores = score_matrix(scores, y, split, metric)
+                x_scores = score_matrix(scores, x, split, metric, suite)
+                y_scores = score_matrix(scores, y, split, metric, suite)
                 record = {"method": x, "baseline": y, "pair_label": f"{method_label(x)} > {method_label(y)}",
                           "split": split, "metric": metric, "runs": x_scores.shape[0],
                           "baseline_runs": y_scores.shape[0]}

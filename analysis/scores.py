@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.errors import ReportInputError
-from analysis.labels import METRICS, TASKS_BY_SPLIT
+from analysis.labels import METRICS, Suite
 from analysis.settings import ReportSettings
 
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -51,8 +51,8 @@ def final_scores(evaluations: pd.DataFrame, settings: ReportSettings) -> pd.Data
     return scores[scores["final_iterations"] == expected][list(SCORE_COLUMNS)].reset_index(drop=True)
 
 
-def learning_curves(evaluations: pd.DataFrame) -> pd.DataFrame:
-    """Per (method, seed, split, eval point): each metric averaged over the split's tasks.
+def learning_curves(evaluations: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """Per (method, seed, split, eval point): each metric averaged over the split's tasks of ``suite``.
 
     Only points where the run has every task of the split enter (a mean over fewer tasks would not be
     comparable); ``env_steps`` is the method's mean over seeds at that iteration, so seeds line up on
@@ -65,7 +65,7 @@ def learning_curves(evaluations: pd.DataFrame) -> pd.DataFrame:
     curves = grouped[list(METRICS)].mean()
     curves["tasks"] = grouped["task"].nunique()
     curves = curves.reset_index()
-    complete = curves["tasks"] == curves["split"].map(lambda split: len(TASKS_BY_SPLIT[split]))
+    complete = curves["tasks"] == curves["split"].map(lambda split: len(suite.tasks[split]))
     steps = evaluations.groupby(["method", "iteration"])["env_steps"].mean().rename("env_steps")
     curves = curves[complete].join(steps, on=["method", "iteration"])
     return curves[columns].reset_index(drop=True)

@@ -31,7 +31,9 @@ def _runs_table(study: Study) -> TextTable:
         evaluations = study.evaluations[(study.evaluations["method"] == method)
                                         & (study.evaluations["seed"] == seed)]
         commit = str(manifest["git_commit"] or "unknown")[:10] + (" (dirty)" if manifest["git_dirty"] else "")
-        rows.append([method_label(method), str(seed), str(int(evaluations["iteration"].max())),
+        final, budget = int(evaluations["iteration"].max()), manifest["config"]["training"]["iterations"]
+        final_text = str(final) if final == budget else f"{final} of {budget} (**stopped early**)"
+        rows.append([method_label(method), str(seed), final_text,
                      f"{int(manifest['env_steps']):,}", _clock(float(manifest["wall_time"])),
                      str(manifest.get("resumes", 0)), str(manifest["device"]), str(manifest["host"]),
                      str(manifest["slurm_job_id"] or "-"), commit])
@@ -127,6 +129,14 @@ def _method_file_lines(study: Study, methods_dir: Path) -> list[str]:
     return lines or ["None: every run used its method file's values as they are."]
 
 
+def _paper_line(study: Study, paper_tables: list[str]) -> str:
+    if not study.suite.has_paper_values:
+        return (f"- Paper values beside ours: none (the paper has no numbers for {study.suite.title}; "
+                "reports/paper/ holds its ML10 values)")
+    return (f"- Paper values beside ours: {', '.join(paper_tables) if paper_tables else 'none'} "
+            "(the paper's text gives no numbers for the other tables)")
+
+
 def render_summary(
     study: Study,
     settings: ReportSettings,
@@ -141,7 +151,7 @@ def render_summary(
     methods = ", ".join(f"{method_label(m)} (`{m}`)" for m in study.methods)
     chance_seeds = sorted(study.chance["seed"].unique()) if study.chance is not None else []
     lines: list[Any] = [
-        f"# Study `{study.name}`: ML10 report", "",
+        f"# Study `{study.name}`: {study.suite.title} report", "",
         f"Generated {created} by the `analysis` package from the runs listed at the end.", "",
         f"- Methods: {methods}",
         f"- Seeds: {', '.join(map(str, study.seeds))} ({len(study.runs())} of "
@@ -150,8 +160,7 @@ def render_summary(
         + (f", `last_k: {settings.last_k}`)" if settings.final_point == "mean_last_k" else ")"),
         "- Chance level: uniform random actions, seeds " + (", ".join(map(str, chance_seeds))
                                                            if chance_seeds else "none found (not shown)"),
-        f"- Paper values beside ours: {', '.join(paper_tables) if paper_tables else 'none'} "
-        "(the paper's text gives no numbers for the other tables)", "",
+        _paper_line(study, paper_tables), "",
         "## Missing data", "",
     ]
     if study.gaps:

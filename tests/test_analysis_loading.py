@@ -9,17 +9,25 @@ import pandas as pd
 import pytest
 
 from analysis.errors import CorruptRunFileError, MissingDataError, ReportInputError
-from analysis.loading import load_study, run_dir
+from analysis.loading import load_study
 from analysis.settings import ReportSettings
-from analysis.synthetic import write_study
+from analysis.synthetic import SyntheticStudy, write_study
 
 STUDY, METHODS, SEEDS = "quick", ["himeta-cd", "sd"], [0, 1, 2]
 
 
 @pytest.fixture()
-def results(tmp_path):
-    write_study(tmp_path, METHODS, SEEDS, iterations=(0, 10, 20))
-    return tmp_path
+def results(tmp_path) -> SyntheticStudy:
+    return write_study(tmp_path, METHODS, SEEDS, iterations=(0, 10, 20))
+
+
+def load(results: SyntheticStudy, partial: bool = False):
+    return load_study(study=STUDY, methods=METHODS, seeds=SEEDS, runs=results.runs, chance=results.chance,
+                      partial=partial)
+
+
+def run_dir(results: SyntheticStudy, method: str, seed: int):
+    return results.runs[(method, seed)].path
 
 
 def _drop_rows(results, method, seed, keep):
@@ -29,7 +37,7 @@ def _drop_rows(results, method, seed, keep):
 
 
 def test_complete_study_loads_every_run_and_the_chance_reference(results):
-    study = load_study(results, STUDY, METHODS, SEEDS)
+    study = load(results)
     assert study.runs() == [(m, s) for m in METHODS for s in SEEDS]
     assert len(study.evaluations) == len(METHODS) * len(SEEDS) * 3 * 15
     assert study.gaps == () and sorted(study.chance["seed"].unique()) == SEEDS
@@ -38,27 +46,27 @@ def test_complete_study_loads_every_run_and_the_chance_reference(results):
 def test_missing_seed_is_an_error_naming_method_seed_and_file(results):
     shutil.rmtree(run_dir(results, "sd", 1))
     with pytest.raises(MissingDataError, match=r"sd seed 1: missing run \(no eval\.csv, train_log\.csv, "
-                       r"manifest\.json in .*sd/seed_1\)") as error:
-        load_study(results, STUDY, METHODS, SEEDS)
+                       r"manifest\.json in .*runs/\w{12}\)") as error:
+        load(results)
     assert "report.partial: true" in str(error.value)
 
 
 def test_missing_task_is_an_error_naming_task_iteration_and_run(results):
     _drop_rows(results, "himeta-cd", 2, lambda f: ~((f["task"] == "lever-pull-v3") & (f["iteration"] == 20)))
     with pytest.raises(MissingDataError, match=r"himeta-cd seed 2: missing task \(lever-pull-v3 at iteration 20\)"):
-        load_study(results, STUDY, METHODS, SEEDS)
+        load(results)
 
 
 def test_missing_eval_point_is_an_error_naming_the_iteration(results):
     _drop_rows(results, "sd", 0, lambda f: f["iteration"] != 10)
     with pytest.raises(MissingDataError, match=r"sd seed 0: missing eval point \(iteration 10\)"):
-        load_study(results, STUDY, METHODS, SEEDS)
+        load(results)
 
 
 def test_partial_study_records_every_gap_instead(results):
     shutil.rmtree(run_dir(results, "sd", 1))
     _drop_rows(results, "himeta-cd", 2, lambda f: f["task"] != "reach-v3")
-    study = load_study(results, STUDY, METHODS, SEEDS, partial=True)
+    study = load(results, partial=True)
     assert (("sd", 1) not in study.manifests) and len(study.runs()) == 5
     kinds = sorted((gap.method, gap.seed, gap.kind) for gap in study.gaps)
     assert kinds == [("himeta-cd", 2, "task")] * 3 + [("sd", 1, "run")]
@@ -77,7 +85,7 @@ def test_corrupt_run_file_is_an_error_naming_the_file(results, name, content, me
     path = run_dir(results, "sd", 2) / name
     path.write_text(content)
     with pytest.raises(CorruptRunFileError, match=message) as error:
-        load_study(results, STUDY, METHODS, SEEDS, partial=True)  # corrupt is never "partial"
+        load(results, partial=True)  # corrupt is never "partial"
     assert str(path) in str(error.value)
 
 
@@ -86,8 +94,8 @@ def test_non_numeric_metric_names_file_column_and_line(results):
     frame = pd.read_csv(path).astype({"avg_success": object})
     frame.loc[4, "avg_success"] = "oops"
     frame.to_csv(path, index=False)
-    with pytest.raises(CorruptRunFileError, match=r"seed_0/eval\.csv: column 'avg_success' .* line 6"):
-        load_study(results, STUDY, METHODS, SEEDS)
+    with pytest.raises(CorruptRunFileError, match=r"eval\.csv: column 'avg_success' .* line 6"):
+        load(results)
 
 
 def test_task_in_the_wrong_split_is_corrupt(results):
@@ -96,7 +104,7 @@ def test_task_in_the_wrong_split_is_corrupt(results):
     frame.loc[frame["task"] == "reach-v3", "split"] = "test"
     frame.to_csv(path, index=False)
     with pytest.raises(CorruptRunFileError, match="'reach-v3' is labelled 'test'"):
-        load_study(results, STUDY, METHODS, SEEDS)
+        load(results)
 
 
 def test_manifest_of_another_seed_is_rejected(results):
@@ -104,8 +112,8 @@ def test_manifest_of_another_seed_is_rejected(results):
     manifest = json.loads(path.read_text())
     manifest["config"]["seed"] = 1
     path.write_text(json.dumps(manifest))
-    with pytest.raises(CorruptRunFileError, match=r"config.seed is 1 but the file sits where seed 0 belongs"):
-        load_study(results, STUDY, METHODS, SEEDS)
+    with pytest.raises(CorruptRunFileError, match=r"config.seed is 1 but the study reads it as seed 0"):
+        load(results)
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,16 @@
-"""The full report on synthetic runs: through the Snakemake rule for 5 methods x 2 seeds (every declared
-file exists and is well-formed), and through ``python -m analysis --partial`` as a partial report
-that marks what is missing."""
+"""The full report on synthetic runs: ``build_report`` for 5 methods x 2 seeds (every declared file
+exists and is well-formed), and as a partial report that marks what is missing."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
 import pandas as pd
 import pytest
-import yaml
 
-from analysis.__main__ import main as cli
 from analysis.errors import MissingDataError
-from analysis.loading import run_dir
 from analysis.report import REPORT_FILES, build_report
 from analysis.settings import ReportSettings
 from analysis.summary import run_budget
@@ -31,31 +25,22 @@ LABELS = ["HiMeta-CD", "HiMeta-CM", "HiMeta-ST", "SD", "PEARL"]
 
 
 @pytest.fixture(scope="module")
-def snakemake_report(tmp_path_factory) -> Path:
-    """Run the report rule (workflow/rules/report.smk) on synthetic runs; return the work directory."""
-    workdir = tmp_path_factory.mktemp("report")
-    write_study(workdir / "results", METHODS, SEEDS)
-    config = {"study": "quick", "methods": METHODS, "seeds": SEEDS, "report": REPORT}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    (workdir / "Snakefile").write_text(
-        f'configfile: "config.yaml"\ninclude: "{REPO}/workflow/rules/report.smk"\n'
-        'rule all:\n    input: f"reports/{config[\'study\']}/summary.md"\n'
-    )
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--directory", str(workdir),
-                             "-s", str(workdir / "Snakefile")], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
+def report(tmp_path_factory) -> Path:
+    """``build_report`` on synthetic runs (runs in folders named by their settings hash); the report."""
+    root = tmp_path_factory.mktemp("report")
+    study = write_study(root / "results", METHODS, SEEDS)
+    build_report(study="quick", methods=METHODS, seeds=SEEDS, settings=ReportSettings.from_config(REPORT),
+                 runs=study.runs, chance=study.chance, paper_dir=REPO / "reports" / "paper",
+                 out_dir=root / "reports" / "quick")
+    return root / "reports" / "quick"
 
 
-def test_report_rule_writes_every_declared_file(snakemake_report):
-    report = snakemake_report / "reports" / "quick"
+def test_report_writes_every_declared_file(report):
     assert sorted(path.name for path in report.iterdir()) == sorted(REPORT_FILES)
     assert all((report / name).stat().st_size > 0 for name in REPORT_FILES)
-    assert "summary written" in (snakemake_report / "logs" / "report" / "quick.log").read_text()
 
 
-def test_report_csvs_have_one_row_per_cell_and_no_empty_cell(snakemake_report):
-    report = snakemake_report / "reports" / "quick"
+def test_report_csvs_have_one_row_per_cell_and_no_empty_cell(report):
     expected_rows = {  # 5 methods + the chance reference in the paper's tables
         "table1.csv": 6 * 2 * 3, "table2.csv": 6 * 15, "table5.csv": 6 * 15,
         "iqm.csv": 5 * 2 * 2, "probability_of_improvement.csv": 3 * 2 * 2 * 2,
@@ -72,8 +57,7 @@ def test_report_csvs_have_one_row_per_cell_and_no_empty_cell(snakemake_report):
     assert table2[table2["method"] == "random"]["paper_mean"].isna().all()
 
 
-def test_report_markdown_and_latex_are_well_formed(snakemake_report):
-    report = snakemake_report / "reports" / "quick"
+def test_report_markdown_and_latex_are_well_formed(report):
     for stem in ("table1", "table2", "table5", "iqm", "probability_of_improvement"):
         markdown = (report / f"{stem}.md").read_text()
         rows = [line for line in markdown.splitlines() if line.startswith("|")]
@@ -86,38 +70,35 @@ def test_report_markdown_and_latex_are_well_formed(snakemake_report):
     assert (report / "table5.tex").read_text().count(r"\begin{table}") == 1  # the paper's text has no numbers
 
 
-def test_report_figures_are_images_of_a_readable_size(snakemake_report):
-    report = snakemake_report / "reports" / "quick"
+def test_report_figures_are_images_of_a_readable_size(report):
     for stem in ("figure4", "iqm", "probability_of_improvement"):
         height, width, _ = matplotlib.image.imread(report / f"{stem}.png").shape
         assert width >= 1200 and height >= 700, stem
         assert (report / f"{stem}.pdf").read_bytes().startswith(b"%PDF"), stem
 
 
-def test_summary_links_every_file_and_states_runs_budget_and_versions(snakemake_report):
-    summary = (snakemake_report / "reports" / "quick" / "summary.md").read_text()
+def test_summary_links_every_file_and_states_runs_budget_and_versions(report):
+    summary = (report / "summary.md").read_text()
     for name in REPORT_FILES[1:]:
         assert f"]({name})" in summary, name
     assert "Seeds: 0, 1 (10 of 10 runs loaded)" in summary
     assert "metaworld: 3.1.1" in summary and "torch: 2.13.0" in summary
-    assert "- HiMeta-CD: `episodes_per_task=5, iterations=30`; env steps per run at the end: 750,000" in summary
+    assert ("- HiMeta-CD: `episode_length=500, evaluation.adaptation_episodes=1, training.checkpoint_interval=10, "
+            "training.episodes_per_task=5, training.eval_interval=10, training.iterations=30`; env steps per run "
+            "at the end: 750,000") in summary
     assert summary.count("| synthetic-host |") == 10
     assert "Missing data\n\nNone" in summary
 
 
 def test_partial_report_marks_missing_runs(tmp_path):
-    write_study(tmp_path / "results", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
-    shutil.rmtree(run_dir(tmp_path / "results", "sd", 2))
+    study = write_study(tmp_path / "results", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
+    shutil.rmtree(study.runs[("sd", 2)].path)
+    arguments = dict(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2], runs=study.runs,
+                     chance=study.chance, paper_dir=REPO / "reports" / "paper", out_dir=tmp_path / "report")
     with pytest.raises(MissingDataError, match="sd seed 2: missing run"):
-        build_report(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2],
-                     settings=ReportSettings(bootstrap_resamples=50), results_dir=tmp_path / "results",
-                     paper_dir=REPO / "reports" / "paper", out_dir=tmp_path / "report")
+        build_report(settings=ReportSettings(bootstrap_resamples=50), **arguments)
     assert not (tmp_path / "report").exists()  # nothing is written before the input is validated
-    config = {"study": "quick", "methods": ["himeta-cd", "sd"], "seeds": [0, 1, 2],
-              "report": {**REPORT, "bootstrap_resamples": 50}}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    cli([f"--config={tmp_path / 'config.yaml'}", f"--results={tmp_path / 'results'}",
-         f"--paper={REPO / 'reports' / 'paper'}", f"--out={tmp_path / 'report'}", "--partial"])
+    build_report(settings=ReportSettings(bootstrap_resamples=50, partial=True), **arguments)
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "**This is a partial report**" in summary and "- sd seed 2: missing run (" in summary
     assert "[2/3 seeds]" in (tmp_path / "report" / "table2.md").read_text()

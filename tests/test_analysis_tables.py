@@ -12,8 +12,8 @@ import pytest
 
 from analysis.errors import ReportInputError
 from analysis.formatting import TextTable, format_estimate, latex_escape, to_latex, to_markdown
-from analysis.labels import method_label, task_label
-from analysis.loading import load_study, run_dir
+from analysis.labels import ML10, method_label
+from analysis.loading import load_study
 from analysis.paper import attach_paper_values, load_paper_values
 from analysis.robust import improvement_pairs
 from analysis.scores import final_scores, learning_curves
@@ -38,14 +38,18 @@ def known_scores(method: str, seed: int, task: str, iteration: int) -> tuple[flo
 
 @pytest.fixture()
 def results(tmp_path):
-    for seed in SEEDS:
-        write_run(tmp_path, "himeta-cd", seed, (0, 10, 20), known_scores)
-    return tmp_path
+    """(method, seed) -> RunRef of three himeta-cd runs with :func:`known_scores`."""
+    return {("himeta-cd", seed): write_run(tmp_path / f"run{seed}", "himeta-cd", seed, (0, 10, 20), known_scores)
+            for seed in SEEDS}
+
+
+def _load(results, settings=ReportSettings(), seeds=SEEDS):
+    return load_study(study="quick", methods=["himeta-cd"], seeds=seeds, runs=results, chance={},
+                      partial=settings.partial)
 
 
 def _scores(results, settings=ReportSettings(), seeds=SEEDS):
-    study = load_study(results, "quick", ["himeta-cd"], seeds, partial=settings.partial)
-    return final_scores(study.evaluations, settings)
+    return final_scores(_load(results, settings, seeds).evaluations, settings)
 
 
 def _cell(table, **keys):
@@ -58,13 +62,13 @@ def _cell(table, **keys):
 
 def test_task_table_cells_are_means_and_sample_stds_over_seeds(results):
     scores = _scores(results)
-    table2 = task_table(scores, "avg_success", ["himeta-cd"], 3)
+    table2 = task_table(scores, "avg_success", ["himeta-cd"], 3, ML10)
     reach = _cell(table2, task="reach-v3")
     assert reach["mean"] == pytest.approx(0.5)  # (0.2 + 0.4 + 0.9) / 3
     assert reach["std"] == pytest.approx(math.sqrt((0.3**2 + 0.1**2 + 0.4**2) / 2))
     assert reach["seeds"] == 3
     assert _cell(table2, task="push-v3")[["mean", "std"]].tolist() == pytest.approx([0.5, 0.0])
-    table5 = task_table(scores, "return", ["himeta-cd"], 3)
+    table5 = task_table(scores, "return", ["himeta-cd"], 3, ML10)
     assert _cell(table5, task="reach-v3")[["mean", "std"]].tolist() == pytest.approx([1100.0, 100.0])
     assert list(table2["task"]) == [  # the paper's row order: train classes, then test classes
         "reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-close-v3", "button-press-topdown-v3",
@@ -73,7 +77,7 @@ def test_task_table_cells_are_means_and_sample_stds_over_seeds(results):
 
 
 def test_table1_averages_tasks_within_a_seed_then_over_seeds(results):
-    table1 = overall_table(_scores(results), ["himeta-cd"], 3)
+    table1 = overall_table(_scores(results), ["himeta-cd"], 3, ML10)
     train = _cell(table1, split="train", metric="avg_success")
     # per seed: (9 * 0.5 + reach) / 10 = 0.47, 0.49, 0.54
     assert train["mean"] == pytest.approx(0.5)
@@ -84,31 +88,31 @@ def test_table1_averages_tasks_within_a_seed_then_over_seeds(results):
 
 def test_mean_of_last_k_averages_the_final_evaluation_points(results):
     settings = ReportSettings(final_point="mean_last_k", last_k=2)
-    reach = _cell(task_table(_scores(results, settings), "avg_success", ["himeta-cd"], 3), task="reach-v3")
+    reach = _cell(task_table(_scores(results, settings), "avg_success", ["himeta-cd"], 3, ML10), task="reach-v3")
     assert reach["mean"] == pytest.approx(((0.1 + 0.2) + (0.1 + 0.4) + (0.1 + 0.9)) / 6)
     with pytest.raises(ReportInputError, match="himeta-cd has 3 evaluation point.*last_k = 4"):
         _scores(results, ReportSettings(final_point="mean_last_k", last_k=4))
 
 
 def test_partial_report_counts_only_the_seeds_that_are_there(results):
-    shutil.rmtree(run_dir(results, "himeta-cd", 2))
-    path = run_dir(results, "himeta-cd", 1) / "eval.csv"
+    shutil.rmtree(results[("himeta-cd", 2)].path)
+    path = results[("himeta-cd", 1)].path / "eval.csv"
     frame = pd.read_csv(path)
     frame[~((frame["task"] == "push-v3") & (frame["iteration"] == 20))].to_csv(path, index=False)
     scores = _scores(results, ReportSettings(partial=True))
-    table2 = task_table(scores, "avg_success", ["himeta-cd"], 3)
+    table2 = task_table(scores, "avg_success", ["himeta-cd"], 3, ML10)
     assert _cell(table2, task="reach-v3")[["mean", "seeds"]].tolist() == pytest.approx([0.3, 2])
     assert _cell(table2, task="push-v3")["seeds"] == 1
-    table1 = overall_table(scores, ["himeta-cd"], 3)
+    table1 = overall_table(scores, ["himeta-cd"], 3, ML10)
     assert _cell(table1, split="train", metric="avg_success")[["mean", "seeds"]].tolist() == pytest.approx([0.47, 1])
     assert _cell(table1, split="test", metric="avg_success")["seeds"] == 2
-    markdown = to_markdown(task_layouts(table2, ["himeta-cd"], "Table 2.", "last")[0])
+    markdown = to_markdown(task_layouts(table2, ["himeta-cd"], "Table 2.", "last", ML10, {})[0])
     assert "| Reach | 0.30 ± 0.14 [2/3 seeds] |" in markdown
     assert "| Push | 0.50 [1/3 seeds] |" in markdown
 
 
 def test_learning_curves_average_the_tasks_of_a_split_per_eval_point(results):
-    curves = learning_curves(load_study(results, "quick", ["himeta-cd"], SEEDS).evaluations)
+    curves = learning_curves(_load(results).evaluations, ML10)
     seed2_train = curves[(curves["seed"] == 2) & (curves["split"] == "train")].set_index("iteration")
     assert seed2_train.loc[20, "avg_success"] == pytest.approx((9 * 0.5 + 0.9) / 10)
     assert seed2_train.loc[10, "env_steps"] == 10 * 50 * 500
@@ -120,13 +124,13 @@ def test_paper_table2_is_transcribed_with_its_source_and_merged_beside_ours(resu
     assert len(table2) == 15 * 5 and table2["source"].str.startswith("Table 2").all()
     assert _cell(table2, task="reach-v3", method="himeta-cd")[["mean", "std"]].tolist() == [0.73, 0.11]
     assert _cell(table2, task="basketball-v3", method="sd")[["mean", "std"]].tolist() == [0.30, 0.30]
-    ours = task_table(_scores(results), "avg_success", ["himeta-cd", "new-baseline"], 3)
+    ours = task_table(_scores(results), "avg_success", ["himeta-cd", "new-baseline"], 3, ML10)
     merged = attach_paper_values(ours, paper, "table2")
     reach = _cell(merged, task="reach-v3", method="himeta-cd")
     assert reach["difference"] == pytest.approx(0.5 - 0.73)
     unknown = _cell(merged, task="reach-v3", method="new-baseline")
     assert unknown["seeds"] == 0 and math.isnan(unknown["paper_mean"])
-    layouts = task_layouts(merged, ["himeta-cd", "new-baseline"], "Table 2.", "last")
+    layouts = task_layouts(merged, ["himeta-cd", "new-baseline"], "Table 2.", "last", ML10, {})
     comparison = to_markdown(layouts[1])
     assert "| Reach | 0.50 ± 0.36 / 0.73 ± 0.11 (Δ -0.23) | — / — |" in comparison
 
@@ -151,6 +155,7 @@ def test_cell_formatting_and_latex_rendering():
 
 def test_unknown_methods_keep_their_name_and_count_as_baselines():
     assert method_label("himeta-cd") == "HiMeta-CD" and method_label("peach-v2") == "peach-v2"
-    assert task_label("button-press-topdown-v3") == "Button-press" and task_label("sweep-into-v3") == "Sweep-into"
+    assert ML10.task_label("button-press-topdown-v3") == "Button-press"
+    assert ML10.task_label("sweep-into-v3") == "Sweep-into"
     assert improvement_pairs(["himeta-cd", "sd", "himeta-st", "peach-v2"]) == [
         ("himeta-cd", "sd"), ("himeta-cd", "peach-v2"), ("himeta-st", "sd"), ("himeta-st", "peach-v2")]
