@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.errors import PARTIAL_HINT, CorruptRunFileError, MissingDataError, ReportInputError, StaleRunError
+from analysis.errors import (
+    PARTIAL_HINT,
+    CorruptRunFileError,
+    MissingDataError,
+    ReportInputError,
+    StaleRunError,
+)
 from analysis.labels import Suite
 
 EVAL_COLUMNS: tuple[str, ...] = (

@@ -93,8 +93,8 @@ def test_summary_links_every_file_and_states_runs_budget_and_versions(report):
 def test_partial_report_marks_missing_runs(tmp_path):
     study = write_study(tmp_path / "results", ["himeta-cd", "sd"], [0, 1, 2], iterations=(0, 10))
     shutil.rmtree(study.runs[("sd", 2)].path)
-    arguments = dict(study="quick", methods=["himeta-cd", "sd"], seeds=[0, 1, 2], runs=study.runs,
-                     chance=study.chance, paper_dir=REPO / "reports" / "paper", out_dir=tmp_path / "report")
+    arguments = {"study": "quick", "methods": ["himeta-cd", "sd"], "seeds": [0, 1, 2], "runs": study.runs,
+                 "chance": study.chance, "paper_dir": REPO / "reports" / "paper", "out_dir": tmp_path / "report"}
     with pytest.raises(MissingDataError, match="sd seed 2: missing run"):
         build_report(settings=ReportSettings(bootstrap_resamples=50), **arguments)
     assert not (tmp_path / "report").exists()  # nothing is written before the input is validated
