@@ -97,8 +97,8 @@ def _draw_method(axis: plt.Axes, points: pd.DataFrame, style: MethodStyle, seeds
     steps = points["steps"].to_numpy() / scale
     axis.plot(steps, points["mean"], color=style.colour, marker=style.marker, linestyle=style.linestyle,
               markersize=5, linewidth=1.6)
-    axis.fill_between(steps, points["mean"] - points["std"], points["mean"] + points["std"], color=style.colour,
-                      alpha=0.15, linewidth=0)
+    axis.fill_between(steps, points["mean"] - points["std"], points["mean"] + points["std"],
+                      color=style.colour, alpha=0.15, linewidth=0)
     fewer = points[points["seeds"] < seeds]
     axis.plot(fewer["steps"] / scale, fewer["mean"], linestyle="none", marker="o", markersize=12,
               markerfacecolor="none", markeredgecolor=style.colour, markeredgewidth=1.5)
@@ -107,31 +107,33 @@ def _draw_method(axis: plt.Axes, points: pd.DataFrame, style: MethodStyle, seeds
 
 def _legend(figure: plt.Figure, methods: list[str], styles: dict[str, MethodStyle], labels: dict[str, str],
             chance: bool, fewer: bool) -> None:
-    handles = [plt.Line2D([], [], color=styles[m].colour, marker=styles[m].marker, linestyle=styles[m].linestyle,
-                          markersize=5, label=labels[m]) for m in methods]
+    handles = [plt.Line2D([], [], color=styles[m].colour, marker=styles[m].marker,
+                          linestyle=styles[m].linestyle, markersize=5, label=labels[m]) for m in methods]
     if chance:
-        handles.append(plt.Line2D([], [], color=_CHANCE_COLOUR, linestyle="--", label="Random policy (chance level)"))
+        handles.append(plt.Line2D([], [], color=_CHANCE_COLOUR, linestyle="--",
+                                  label="Random policy (chance level)"))
     if fewer:
         handles.append(plt.Line2D([], [], color="0.2", linestyle="none", marker="o", markersize=12,
                                   markerfacecolor="none", label=FEWER_SEEDS_LABEL))
     wide = sum(len(handle.get_label()) for handle in handles) > 90
-    figure.legend(handles=handles, loc="lower center", frameon=False, bbox_to_anchor=(0.5, -0.04 * (1 + wide)),
-                  ncol=math.ceil(len(handles) / 2) if wide else len(handles))
+    figure.legend(handles=handles, loc="lower center", frameon=False,
+                  bbox_to_anchor=(0.5, -0.04 * (1 + wide)), ncol=math.ceil(len(handles) / 2) if wide else len(handles))
 
 
-def learning_figure(curves: pd.DataFrame, methods: list[str], chance: pd.DataFrame | None, expected_seeds: int,
-                    suite: Suite) -> plt.Figure:
+def learning_figure(curves: pd.DataFrame, methods: list[str], chance: pd.DataFrame | None,
+                    expected_seeds: int, suite: Suite) -> plt.Figure:
     """Figure 4: average success and return against env steps, mean ± std over seeds, train and test.
 
     ``curves``: per (method, seed, split, iteration) the split's task means (scores.learning_curves);
     ``chance``: the same for the random policy (a dashed line), or None. A method with missing seeds says
     so in the legend (``n=3 of 5 seeds``); a point averaging fewer seeds than that has a hollow ring.
     """
-    labels, styles, seeds = curve_labels(curves, methods, expected_seeds), method_styles(methods), \
-        _curve_seeds(curves, methods)
+    labels, styles = curve_labels(curves, methods, expected_seeds), method_styles(methods)
+    seeds = _curve_seeds(curves, methods)
     scale, x_label = _step_scale(float(curves["env_steps"].max()) if not curves.empty else 0.0)
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.15)
-    figure, axes = plt.subplots(len(CURVE_METRICS), len(SPLITS), figsize=(11, 7.5), sharex=True, squeeze=False)
+    figure, axes = plt.subplots(len(CURVE_METRICS), len(SPLITS), figsize=(11, 7.5), sharex=True,
+                                squeeze=False)
     has_chance, fewer = chance is not None and not chance.empty, False
     for row, metric in enumerate(CURVE_METRICS):
         points = curve_points(curves, metric)
@@ -203,7 +205,8 @@ def _interval_panels(
     return _save(figure, stem)
 
 
-def plot_iqm(table: pd.DataFrame, methods: list[str], confidence: float, suite: Suite, stem: Path) -> list[Path]:
+def plot_iqm(table: pd.DataFrame, methods: list[str], confidence: float, suite: Suite,
+             stem: Path) -> list[Path]:
     """IQM (tick) and its interval (bar) per method; one panel per metric and split."""
     colours = method_colours(methods)
     return _interval_panels(

@@ -333,7 +333,8 @@ def _load_chance(chance: Mapping[int, Path], seeds: tuple[int, ...], suite: Suit
             gaps.append(Gap(CHANCE_METHOD, seed, "run", f"no eval.csv {where}"))
             continue
         frame = read_eval(folder / "eval.csv", suite, max_return)
-        frames.append(frame.loc[frame["iteration"] == 0, list(EVAL_COLUMNS)].assign(method=CHANCE_METHOD, seed=seed))
+        untrained = frame.loc[frame["iteration"] == 0, list(EVAL_COLUMNS)]
+        frames.append(untrained.assign(method=CHANCE_METHOD, seed=seed))
         loaded.append(seed)
     if not frames:
         return None, gaps
@@ -351,7 +352,9 @@ def _missing_files(runs: Mapping[tuple[str, int], RunRef], methods: tuple[str, .
                    seeds: tuple[int, ...]) -> list[Gap]:
     absent_refs = [key for key in ((m, s) for m in methods for s in seeds) if key not in runs]
     if absent_refs:
-        raise ReportInputError(f"runs gives no location for {absent_refs}; pass a RunRef for every (method, seed)")
+        raise ReportInputError(
+            f"runs gives no location for {absent_refs}; pass a RunRef for every (method, seed)"
+        )
     gaps = []
     for method in methods:
         for seed in seeds:
@@ -362,7 +365,8 @@ def _missing_files(runs: Mapping[tuple[str, int], RunRef], methods: tuple[str, .
     return gaps
 
 
-def _read_run(ref: RunRef, method: str, seed: int, suite: Suite) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+def _read_run(ref: RunRef, method: str, seed: int,
+              suite: Suite) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Manifest, eval rows and train log of one run, each checked and cross-checked."""
     directory = Path(ref.path)
     manifest = read_manifest(directory / "manifest.json", method, seed, ref.config_hash)

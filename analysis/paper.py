@@ -81,7 +81,7 @@ def _read_paper_file(path: Path) -> pd.DataFrame:
     missing = [column for column in PAPER_COLUMNS if column not in frame.columns]
     if missing:
         raise CorruptRunFileError(f"{path}: lacks column(s) {missing}")
-    frame = frame[list(PAPER_COLUMNS)].apply(lambda column: column.str.strip())
+    frame = frame[list(PAPER_COLUMNS)].fillna("").apply(lambda column: column.str.strip())
     frame["file"], frame["line"] = str(path), _data_lines(path)[:len(frame)]
     for _, row in frame.iterrows():
         problem = _row_problem(row)

@@ -95,15 +95,19 @@ def build_report(
     if data.chance is not None:
         table_methods = [*methods, CHANCE_METHOD]
         table_scores = pd.concat([scores, final_scores(data.chance, ReportSettings())], ignore_index=True)
-    expected, final_text, early, text = len(data.seeds), settings.describe(), data.stopped_early(), captions(benchmark)
+    expected, final_text = len(data.seeds), settings.describe()
+    early, text = data.stopped_early(), captions(benchmark)
 
-    table1 = attach_paper_values(overall_table(table_scores, table_methods, expected, benchmark), paper, "table1")
+    table1 = overall_table(table_scores, table_methods, expected, benchmark)
+    table1 = attach_paper_values(table1, paper, "table1")
     table1_layouts = overall_layouts(table1, table_methods, text["table1"], final_text, early)
     _write_table(out_dir, "table1", table1, table1_layouts)
     paper_tables = ["Table 1"] if table1["paper_mean"].notna().any() else []
     for stem, metric in TASK_TABLE_METRICS.items():
-        table = attach_paper_values(task_table(table_scores, metric, table_methods, expected, benchmark), paper, stem)
-        _write_table(out_dir, stem, table, task_layouts(table, table_methods, text[stem], final_text, benchmark, early))
+        table = task_table(table_scores, metric, table_methods, expected, benchmark)
+        table = attach_paper_values(table, paper, stem)
+        layouts = task_layouts(table, table_methods, text[stem], final_text, benchmark, early)
+        _write_table(out_dir, stem, table, layouts)
         if table["paper_mean"].notna().any():
             paper_tables.append(f"Table {stem.removeprefix('table')}")
     write_csv_atomic(scores, out_dir / "final_scores.csv")

@@ -43,12 +43,15 @@ def results(tmp_path):
             for seed in SEEDS}
 
 
-def _load(results, settings=ReportSettings(), seeds=SEEDS):
+DEFAULT_SETTINGS = ReportSettings()
+
+
+def _load(results, settings=DEFAULT_SETTINGS, seeds=SEEDS):
     return load_study(study="quick", methods=["himeta-cd"], seeds=seeds, runs=results, chance={},
                       partial=settings.partial)
 
 
-def _scores(results, settings=ReportSettings(), seeds=SEEDS):
+def _scores(results, settings=DEFAULT_SETTINGS, seeds=SEEDS):
     return final_scores(_load(results, settings, seeds).evaluations, settings)
 
 
