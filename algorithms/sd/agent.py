@@ -186,6 +186,13 @@ class SDAgent:
         return stats | vae_stats | {"reward_policy_mean": float(rewards.mean())}
 
     def _policy_step(self, rollout: Rollout, trials: dict[str, np.ndarray], rewards: np.ndarray) -> dict:
+        batch, evaluate = self._ppo_batch(rollout, trials, rewards)
+        return ppo_update(evaluate, self.policy_network.parameters(), self.policy_optimizer, batch,
+                          self.config.ppo, self.update_generator)
+
+    def _ppo_batch(self, rollout: Rollout, trials: dict[str, np.ndarray], rewards: np.ndarray):
+        """PPO's flat batch (advantages and value targets under the current critic) and the function
+        that re-evaluates the policy and value on a minibatch of it; steps nothing."""
         n, episodes, steps = rollout.rewards.shape
         flat = lambda values: values.reshape(n * episodes * steps, -1)  # noqa: E731
         states, latents, probs = self.policy_inputs(flat(trials["obs"]), flat(rollout.extras["latent"]),
@@ -213,8 +220,7 @@ class SDAgent:
             policy, value = self.policy_network(minibatch["obs"], minibatch["latent"], minibatch["prob"])
             return policy.log_prob(minibatch["actions"]).sum(-1), policy.entropy().sum(-1), value
 
-        return ppo_update(evaluate, self.policy_network.parameters(), self.policy_optimizer, batch,
-                          self.config.ppo, self.update_generator)
+        return batch, evaluate
 
     def _episode_end_values(self, rollout: Rollout, trials: dict[str, np.ndarray]) -> torch.Tensor:
         """``V(s_T, belief(h_T))`` at the end of every episode ``[N, E]`` (time limits are bootstrapped).
