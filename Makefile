@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make reproduce   installs what is missing, then runs the whole study DAG on config/config.yaml
+#   make reproduce   installs what is missing, checks the study config, then runs the whole study DAG
+#                    on config/config.yaml (another study: make reproduce CONFIG=config/pilot.yaml)
 #   make test        installs what is missing (incl. Debian's slurm-wlm + munge for the real-SLURM
 #                    test, when run as root), then runs the test suite
 PYTHON ?= python3
@@ -7,7 +8,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup slurm reproduce test bench clean
+CONFIG ?= config/config.yaml
+
+.PHONY: setup slurm check reproduce test bench clean
 
 setup: $(STAMP)
 
@@ -18,8 +21,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-reproduce: setup
-	$(BIN)/snakemake --cores all
+# validates the config (YAML errors with file and line) and prints every run with its folder and state
+check: setup
+	$(BIN)/python -m study $(CONFIG)
+
+reproduce: check
+	$(BIN)/snakemake --cores all --configfile $(CONFIG)
 
 # a real single-node SLURM cluster for tests/test_workflow.py (started and stopped by the test itself)
 slurm:
@@ -35,5 +42,7 @@ test: setup slurm
 bench: setup
 	$(BIN)/python benchmarks/sampler_throughput.py
 
+# removes generated reports and Snakemake's state; never runs (results/), checkpoints or logs
 clean:
-	rm -rf results logs .snakemake
+	find reports -mindepth 1 -maxdepth 1 -type d ! -name paper -exec rm -rf {} +
+	rm -rf .snakemake

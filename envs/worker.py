@@ -15,6 +15,7 @@ Commands (tuples sent by :class:`envs.sampler.ParallelSampler`):
 
 from __future__ import annotations
 
+import signal
 import traceback
 from collections import Counter
 from dataclasses import dataclass
@@ -109,7 +110,13 @@ def run_worker(worker_id: int, conn: Connection, buffers: SharedStepBuffers, poo
     The suite arrives over the pipe rather than as a process argument: CPython's spawn writes the
     arguments into a pipe whose read end the parent keeps open until the write ends, so a child that
     dies while bootstrapping would block ``Process.start()`` forever on a large argument.
+
+    SIGTERM and SIGUSR1 are ignored: a scheduler signals every process of a job, and the main process
+    stops at its next safe point (algorithms/stopping.py), which needs its workers until then. A
+    worker still ends when the main process goes: its pipe closes and ``recv`` raises.
     """
+    for number in (signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(number, signal.SIG_IGN)
     try:
         suite: TaskSuite = conn.recv()
         views = buffers.views()

@@ -35,6 +35,7 @@ TINY = {
     "study": "tiny",
     "methods": METHODS,
     "seeds": [3, 4],
+    "benchmark": "ml10",
     "benchmark_seed": 0,
     "episode_length": 20,
     "training": {"iterations": 2, "episodes_per_task": 2, "eval_interval": 1, "checkpoint_interval": 1},
@@ -49,6 +50,20 @@ RUN_FILES = ("eval.csv", "eval_episodes.csv", "train_log.csv", "manifest.json")
 
 def _with(config: dict, **changes) -> dict:
     return {**config, **changes}
+
+
+def _only(paths: list[Path]) -> Path:
+    assert len(paths) == 1, paths
+    return paths[0]
+
+
+def _run_dir(workdir: Path, method: str, seed: int) -> Path:
+    """The one run folder of (method, seed): results/runs/{method}/seed_{seed}/{run id}."""
+    return _only(sorted((workdir / "results" / "runs" / method / f"seed_{seed}").glob("*/")))
+
+
+def _run_log(workdir: Path, method: str, seed: int) -> Path:
+    return _only(sorted((workdir / "logs" / "train" / method / f"seed_{seed}").glob("*.log")))
 
 
 def _snakemake(workdir: Path, config: dict, *args: str, cwd: Path | None = None, timeout: int = 900,
@@ -83,7 +98,7 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
 
     for method in METHODS:
         for seed in (3, 4):
-            run = tmp_path / "results" / "runs" / method / f"seed_{seed}"
+            run = _run_dir(tmp_path, method, seed)
             evaluation = pd.read_csv(run / "eval.csv")
             assert sorted(evaluation["iteration"].unique()) == [0, 1, 2]
             assert len(evaluation) == 3 * 15 and evaluation["avg_success"].between(0, 1).all()
@@ -95,7 +110,7 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
             assert manifest["config"]["method"] == method and manifest["config"]["seed"] == seed
             assert manifest["config"]["method_values"]["algorithm"] in {"himeta", "sd", "pearl"}
             assert manifest["packages"]["metaworld"] == "3.1.1" and manifest["env_steps"] == 800
-            log = (tmp_path / "logs" / "train" / method / f"seed_{seed}.log").read_text()
+            log = _run_log(tmp_path, method, seed).read_text()
             assert "iteration 2/2 | env steps 800" in log and "ETA" in log and "eval after 2" in log
 
     report = tmp_path / "reports" / "tiny"
@@ -106,7 +121,7 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
     assert set(METHODS) <= set(table1["method"])
     summary = (report / "summary.md").read_text()
     assert all(method in summary for method in METHODS)
-    assert (tmp_path / "results" / "random" / "summary.csv").exists()
+    assert (report / "chance_summary.csv").exists()
 
     # nothing changed: nothing to do
     again = _snakemake(tmp_path, TINY, "--cores", "2", "-n")
@@ -181,26 +196,39 @@ def test_malformed_config_fails_before_any_job(tmp_path, change, message):
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
-def _kill_training_job(workdir: Path, log: Path, after: str, timeout: float = 300) -> None:
-    """SIGKILL the training job's process tree once ``after`` appears in its log."""
-    deadline = time.monotonic() + timeout
-    while after not in (log.read_text() if log.exists() else ""):
-        assert time.monotonic() < deadline, f"{after!r} never appeared in {log}"
-        time.sleep(0.2)
-    jobs = [p for p in psutil.process_iter(["cmdline", "cwd"])
+def _training_processes(workdir: Path) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline", "cwd"])
             if p.info["cwd"] == str(workdir) and any("train.py" in part for part in p.info["cmdline"] or [])]
+
+
+def _wait_in_log(workdir: Path, after: str, timeout: float = 300) -> Path:
+    """The run log of the one training job under ``workdir`` once ``after`` appears in it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = sorted((workdir / "logs" / "train").rglob("*.log"))
+        if logs and after in logs[0].read_text():
+            return logs[0]
+        assert time.monotonic() < deadline, f"{after!r} never appeared in {logs}"
+        time.sleep(0.2)
+
+
+def _signal_training_job(workdir: Path, number: signal.Signals, tree: bool) -> None:
+    jobs = _training_processes(workdir)
     assert jobs, "no training process found"
     for process in jobs:
-        for child in process.children(recursive=True):
-            child.send_signal(signal.SIGKILL)
-        process.send_signal(signal.SIGKILL)
+        for child in (process.children(recursive=True) if tree else []):
+            child.send_signal(number)
+        process.send_signal(number)
 
 
-def test_killed_training_job_resumes_to_the_uninterrupted_numbers(tmp_path):
+def test_stopped_and_killed_training_job_resumes_to_the_uninterrupted_numbers(tmp_path):
+    """SIGTERM (what SLURM sends at a time limit or preemption, to every process of the job): checkpoint
+    at the next safe point, exit 75; then SIGKILL mid-run; then a rerun finishes with the numbers of an
+    uninterrupted run. The log keeps every attempt; the final checkpoint spares the last iteration."""
     config = _with(TINY, methods=["sd"], seeds=[0], overrides={"sd": FAST_OVERRIDES["sd"]},
-                   training={"iterations": 5, "episodes_per_task": 2, "eval_interval": 2,
-                             "checkpoint_interval": 1})
-    command = ("--cores", "2", "--retries", "0")  # the same command twice: no automatic retry
+                   training={"iterations": 6, "episodes_per_task": 2, "eval_interval": 2,
+                             "checkpoint_interval": 2})
+    command = ("--cores", "2", "--retries", "0")  # the same command again: no automatic retry
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     for workdir in (reference, interrupted):
         workdir.mkdir()
@@ -209,22 +237,49 @@ def test_killed_training_job_resumes_to_the_uninterrupted_numbers(tmp_path):
     (interrupted / "config.yaml").write_text(yaml.safe_dump(config))
     args = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(interrupted),
             "--configfile", str(interrupted / "config.yaml"), *command]
-    first = subprocess.Popen(args, cwd=interrupted, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = interrupted / "logs" / "train" / "sd" / "seed_0.log"
-    _kill_training_job(interrupted, log, "checkpoint after iteration 3")
-    output = first.communicate(timeout=300)[0]
-    assert first.returncode != 0 and "Error in rule train" in output
-    assert not (interrupted / "results" / "runs" / "sd" / "seed_0" / "eval.csv").exists()
 
-    second = subprocess.run(args, cwd=interrupted, capture_output=True, text=True, timeout=600)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resuming from checkpoints/sd/seed_0/" in log.read_text()
-    run = Path("results/runs/sd/seed_0")
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(args, cwd=interrupted, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    first = start()
+    _wait_in_log(interrupted, "iteration 1/6")
+    _signal_training_job(interrupted, signal.SIGTERM, tree=True)  # workers too, as SLURM does
+    output = first.communicate(timeout=300)[0]
+    log = _wait_in_log(interrupted, "rerun the job to resume")
+    text = log.read_text()
+    assert first.returncode != 0 and "Error in rule train" in output
+    assert "received SIGTERM" in text and "exit status 75" in output, output[-3000:]
+    assert re.search(r"checkpoint after iteration [1-5] written", text)
+
+    second = start()
+    _wait_in_log(interrupted, "checkpoint after iteration 4")
+    _signal_training_job(interrupted, signal.SIGKILL, tree=True)
+    assert second.communicate(timeout=300)[0] and second.returncode != 0
+    reference_run = _run_dir(reference, "sd", 0)
+    run = interrupted / reference_run.relative_to(reference)  # same settings, same run id
+    assert not (run / "eval.csv").exists()
+
+    third = subprocess.run(args, cwd=interrupted, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0, third.stderr[-3000:]
+    text = log.read_text()
+    assert text.count("===== attempt: host") == 3 and text.count("resuming from checkpoints/sd/seed_0/") == 2
+    assert "checkpoint after iteration 6 written" in text  # the final one
+    assert _run_dir(interrupted, "sd", 0) == run
     for name, drop in (("eval.csv", ["wall_time"]), ("eval_episodes.csv", []),
                        ("train_log.csv", list(TIMING_COLUMNS))):
-        expected = pd.read_csv(reference / run / name).drop(columns=drop)
-        pd.testing.assert_frame_equal(pd.read_csv(interrupted / run / name).drop(columns=drop), expected)
-    assert json.loads((interrupted / run / "manifest.json").read_text())["resumes"] == 1
+        expected = pd.read_csv(reference_run / name).drop(columns=drop)
+        pd.testing.assert_frame_equal(pd.read_csv(run / name).drop(columns=drop), expected)
+    assert json.loads((run / "manifest.json").read_text())["resumes"] == 2
+
+    # outputs lost after the run finished: the rerun resumes after the final iteration, trains nothing
+    (run / "eval.csv").unlink()
+    rerun = subprocess.run([*args, str(run / "eval.csv")], cwd=interrupted, capture_output=True, text=True,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    last_attempt = log.read_text().rsplit("===== attempt", 1)[1]
+    assert "after iteration 6" in last_attempt and "iteration 6/6 |" not in last_attempt
+    pd.testing.assert_frame_equal(pd.read_csv(run / "eval.csv").drop(columns=["wall_time"]),
+                                  pd.read_csv(reference_run / "eval.csv").drop(columns=["wall_time"]))
 
 
 @pytest.fixture(scope="module")

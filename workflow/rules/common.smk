@@ -4,7 +4,7 @@
 from study.config import validate_study
 from study.plan import plan_study
 
-CONFIG_SOURCE = ", ".join(workflow.overwrite_configfiles or workflow.configfiles) or "config"
+CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles or workflow.configfiles)) or "config"
 config.update(validate_study(dict(config), CONFIG_SOURCE))  # fills the schema's defaults
 PLAN = plan_study(config, CONFIG_SOURCE)
 
