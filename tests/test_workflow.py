@@ -273,7 +273,7 @@ def test_stopped_and_killed_training_job_resumes_to_the_uninterrupted_numbers(tm
 
     # outputs lost after the run finished: the rerun resumes after the final iteration, trains nothing
     (run / "eval.csv").unlink()
-    rerun = subprocess.run([*args, str(run / "eval.csv")], cwd=interrupted, capture_output=True, text=True,
+    rerun = subprocess.run([*args, str((run / "eval.csv").relative_to(interrupted))], cwd=interrupted, capture_output=True, text=True,
                            timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     last_attempt = log.read_text().rsplit("===== attempt", 1)[1]
