@@ -137,6 +137,24 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
     assert {rule for rule, _ in _scheduled(dry.stdout)} == {
         "train", "evaluate_random", "summarise_random", "report", "all"}
 
+    # Snakemake's own HTML report shows the tables and figures with their captions
+    html = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
+                           str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--report",
+                           str(tmp_path / "report.html")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert html.returncode == 0, html.stderr[-3000:]
+    page = (tmp_path / "report.html").read_text()
+    for shown in ("figure4.png", "table1.csv", "table2.csv", "iqm.png", "Learning curves", "Table 1"):
+        assert shown.lower() in page.lower(), shown
+
+    # a study with other settings for a cell gets its own run folder: nothing of this study is touched
+    first_runs = {path: path.stat().st_mtime for path in (tmp_path / "results" / "runs").rglob("eval.csv")}
+    other = _with(TINY, study="tiny-other", methods=["sd"], seeds=[3], overrides={"sd": {"vae_updates": 1}},
+                  training={**TINY["training"], "iterations": 1})
+    assert _snakemake(tmp_path, other, "--cores", "2").returncode == 0
+    assert {path: path.stat().st_mtime for path in first_runs} == first_runs
+    assert len(list((tmp_path / "results" / "runs" / "sd" / "seed_3").glob("*/eval.csv"))) == 2
+    assert _scheduled(_snakemake(tmp_path, TINY, "--cores", "2", "-n").stdout) == []
+
     # the extended study (the added baseline, PEACH): only PEACH's runs, then a report of all six
     extended = _with(TINY, study="tiny-extended", methods=[*METHODS, "peach"],
                      overrides={**FAST_OVERRIDES, "peach": FAST_OVERRIDES["pearl"]})
@@ -170,16 +188,84 @@ def test_paper_config_schedules_one_gpu_training_job_per_method_and_seed(tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     blocks = re.findall(r"^rule train:\n(.*?)(?=^\S)", result.stdout, flags=re.M | re.S)
     assert len(blocks) == 25
-    cells = sorted(re.search(r"wildcards: (.*)", block).group(1) for block in blocks)
-    assert cells == sorted(f"method={m}, seed={s}" for m in METHODS for s in range(5))
+    cells = sorted(re.search(r"wildcards: method=(.*), seed=(\d+), run_id", block).groups() for block in blocks)
+    assert cells == sorted((m, str(s)) for m in METHODS for s in range(5))
     assert all(re.search(r"resources: .*\bgpu=1\b", block) for block in blocks)
+    # 4 sampler workers (pipeline_groups) + the main process, whatever the submit host's --cores
+    assert all(re.search(r"resources: .*\bcpus_per_task=5\b", block) for block in blocks)
     assert "executor: slurm" in (tmp_path / "slurm" / "config.yaml").read_text()
+
+
+def _merged(method: str, overrides: dict) -> dict:
+    values = yaml.safe_load((REPO / "config" / "methods" / f"{method}.yaml").read_text())
+    for key, value in overrides.get(method, {}).items():
+        values[key] = {**values[key], **value} if isinstance(value, dict) else value
+    return values
+
+
+def _expected_run_ids(config: dict) -> dict[tuple[str, int], str]:
+    """Each training job's run id computed straight from the files: method file + this config's overrides."""
+    from study.jobs import TrainingJob
+
+    shared = {key: config[key] for key in ("benchmark", "benchmark_seed", "episode_length", "device")}
+    training = {"trials_per_class": 1, **config["training"]}
+    return {(method, seed): TrainingJob(
+        method=method, method_values=_merged(method, config.get("overrides") or {}), seed=seed,
+        training=training, evaluation={"scored_episodes": "all", **config["evaluation"]},
+        sampler={key: config["sampler"][key] for key in ("max_slots", "pipeline_groups")},
+        learner_threads=config.get("learner_threads", 1), **shared).run_id
+        for method in config["methods"] for seed in config["seeds"]}
+
+
+def _planned_run_ids(dry_run_output: str) -> dict[tuple[str, int], str]:
+    found = re.findall(r"results/runs/([\w-]+)/seed_(\d+)/([0-9a-f]{12})/eval\.csv", dry_run_output)
+    return {(method, int(seed)): run_id for method, seed, run_id in found}
+
+
+def _from_repo_root(*args: str) -> subprocess.CompletedProcess:
+    """`snakemake ...` exactly as a user types it in the repository root (no -s, no --directory)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+
+
+def test_paper_config_from_the_repo_root_gives_each_job_its_method_file_and_nothing_else():
+    """config/config.yaml (with its PEARL override) must not be merged under the config a user names."""
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    result = _from_repo_root("--configfile", "config/paper.yaml", "--cores", "all", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = _planned_run_ids(result.stdout)
+    assert planned == _expected_run_ids(paper)
+    quick = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert planned != _expected_run_ids({**paper, "overrides": quick["overrides"]})  # the old merge's PEARL
+
+
+def test_a_users_own_config_is_the_whole_config(tmp_path):
+    """From the repo root: a study without PEARL and without overrides runs as written (the old merge
+    refused it for the quick study's PEARL override); a partial section is refused, not filled in."""
+    mine = _with(TINY, methods=["himeta-cd", "sd"], overrides={}, seeds=[0])
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    result = _from_repo_root("--configfile", str(tmp_path / "mine.yaml"), "--cores", "2", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _planned_run_ids(result.stdout) == _expected_run_ids(mine)
+
+    partial = _with(mine, training={"iterations": 8000})
+    (tmp_path / "partial.yaml").write_text(yaml.safe_dump(partial))
+    result = _from_repo_root("--configfile", str(tmp_path / "partial.yaml"), "--cores", "2", "-n")
+    assert result.returncode != 0 and "'episodes_per_task' is a required property" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
         ({"sedes": [1]}, "sedes"),  # a typo'd key
+        ({"overrides": {"sd": {"vae_updates": "two"}}}, "'vae_updates' in"),
+        ({"overrides": {"sd": {"vae_updates": 2.5}}}, "expected an integer, got 2.5"),
+        ({"overrides": {"sd": {"vae_updates": True}}}, "expected an integer, got True"),
+        ({"overrides": {"sd": {"gamma": "0.99"}}}, "'gamma' in"),
+        ({"overrides": {"sd": {"normalize_rewards": "no"}}}, "expected true or false, got 'no'"),
+        ({"benchmark": "ml1:reach-v9"}, "unknown MetaWorld class 'reach-v9'"),
+        ({"training": {"iterations": 2, "episodes_per_task": 1, "eval_interval": 1,
+                       "checkpoint_interval": 1, "trials_per_class": 0}}, "trials_per_class"),
         ({"seeds": []}, "seeds"),  # no seed
         ({"episode_length": 501}, "501"),
         ({"methods": ["himeta-xx"]}, "config/methods/himeta-xx.yaml does not exist"),
@@ -304,26 +390,37 @@ SITE_PROFILE = {  # what a user of a cluster without accounting puts in ~/.confi
 def test_tiny_study_through_a_real_slurm_cluster(tmp_path, slurm_cluster):
     (tmp_path / "slurm").mkdir()
     (tmp_path / "slurm" / "config.yaml").write_text(yaml.safe_dump(SITE_PROFILE))
+    # one sampler worker: each job asks for 2 CPUs (worker + main process), all the node has
     config = _with(TINY, methods=["himeta-cd", "sd"], seeds=[0], overrides={"sd": {"vae_updates": 2}},
                    training={"iterations": 1, "episodes_per_task": 1, "eval_interval": 1,
-                             "checkpoint_interval": 1})
-    # the node has 2 cores and a few GB: the workflow profile's 8 threads / 16 GB do not fit
-    fit = ("--set-threads", "train=1", "evaluate_random=1",
-           "--set-resources", "train:gpu=1", "train:mem_mb=2000", "train:runtime=30",
+                             "checkpoint_interval": 1},
+                   sampler={**TINY["sampler"], "num_workers": 1})
+    # the node has a few GB: the workflow profile's 16 GB do not fit
+    fit = ("--set-resources", "train:gpu=1", "train:mem_mb=2000", "train:runtime=30",
            "evaluate_random:mem_mb=2000", "evaluate_random:runtime=30")
     env = {**slurm_cluster.env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = _snakemake(tmp_path, config, "--cores", "2", "--profile", "slurm", *fit, env=env, timeout=900)
+    # --cores 1 on the "login node": the CPU request of the jobs must not shrink with it
+    result = _snakemake(tmp_path, config, "--cores", "1", "--profile", "slurm", *fit, env=env, timeout=900)
     assert result.returncode == 0, (result.stderr[-4000:], slurm_cluster.controller_log()[-3000:])
 
     submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", result.stderr)
     assert len(submitted) == 3  # 2 training jobs + 1 chance-level evaluation; report is local
     for method in ("himeta-cd", "sd"):
-        manifest = json.loads((tmp_path / f"results/runs/{method}/seed_0/manifest.json").read_text())
+        run = _run_dir(tmp_path, method, 0)
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["config_hash"][:12] == run.name  # the job inside SLURM saw the driver's config
         job_id = manifest["slurm_job_id"]
         assert job_id in submitted
         job = subprocess.run(["scontrol", "show", "job", job_id], env=slurm_cluster.env,
                              capture_output=True, text=True).stdout
-        assert "gpu" in job and "JobState=COMPLETED" in job, job
+        assert "gpu" in job and "JobState=COMPLETED" in job and "NumCPUs=2" in job, job
     slurm_logs = list((tmp_path / ".snakemake" / "slurm_logs" / "rule_train").rglob("*.log"))
     assert len(slurm_logs) == 2
     assert all((tmp_path / "reports" / "tiny" / name).exists() for name in REPORT_FILES)
+
+
+def test_site_profile_and_docs_say_what_a_cluster_user_must_know():
+    head = "\n".join((REPO / "profiles" / "slurm" / "config.yaml").read_text().splitlines()[:8])
+    assert "sacct" in head and "slurm-status-command: squeue" in head and "logs/train/" in head
+    workflow_doc = (REPO / "docs" / "workflow.md").read_text()
+    assert "--cpus-per-gpu" not in workflow_doc and "--cpus-per-task" in workflow_doc
