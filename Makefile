@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 CONFIG ?= config/config.yaml
 
-.PHONY: setup slurm check reproduce test bench clean
+.PHONY: setup slurm check reproduce test bench clean pilot
 
 setup: $(STAMP)
 
@@ -46,3 +46,12 @@ bench: setup
 clean:
 	find reports -mindepth 1 -maxdepth 1 -type d ! -name paper -exec rm -rf {} +
 	rm -rf .snakemake
+
+# The learning-evidence pilot (config/pilot.yaml, docs/pilot.md): ML1 reach-v3, every method, 2 seeds.
+# One method or a few: make pilot METHODS=sd  (or METHODS=pearl,peach); their report: reports/pilot-<methods>/
+METHODS ?=
+comma := ,
+pilot: setup
+	$(BIN)/python -m study config/pilot.yaml
+	$(BIN)/snakemake --cores all --configfile config/pilot.yaml \
+	  $(if $(METHODS),--config 'methods=[$(METHODS)]' study=pilot-$(subst $(comma),-,$(METHODS)))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from study.config import StudyConfigError, load_study_config
-from study.plan import plan_study
+from study.plan import plan_study, unused_overrides
 
 
 def _state(run_dir: Path, checkpoint: Path | None) -> str:
@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for (method, seed), job in plan.training.items():
         print(f"  train   {method:<12} seed {seed:<3} {job.run_dir()}  "
               f"[{_state(job.run_dir(), job.checkpoint())}]")
+    if unused_overrides(config):
+        print(f"  note: overrides for methods outside this study are not used: {unused_overrides(config)}")
     for seed, job in plan.chance.items():
         print(f"  chance  {'random':<12} seed {seed:<3} {job.run_dir()}  [{_state(job.run_dir(), None)}]")
     return 0

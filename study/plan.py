@@ -32,25 +32,37 @@ def _merge_overrides(base: dict[str, Any], changes: dict[str, Any], where: str) 
     return merged
 
 
+def _method_values(name: str, overrides: dict[str, Any], where: str) -> dict[str, Any]:
+    path = METHODS_DIR / f"{name}.yaml"
+    try:
+        values = _merge_overrides(read_method_file(path), overrides, name)
+        method_from_values(name, values, f"{path} (+ overrides.{name} in {where})")
+    except (ValueError, FileNotFoundError) as error:
+        raise StudyConfigError(str(error)) from None
+    return values
+
+
+def unused_overrides(config: dict[str, Any]) -> list[str]:
+    """Methods with overrides that are not in the study (e.g. ``make pilot METHODS=sd``)."""
+    return sorted(set(config.get("overrides") or {}) - set(config["methods"]))
+
+
 def study_methods(config: dict[str, Any], where: str = "config") -> dict[str, dict[str, Any]]:
-    """Every study method's values (method file + this study's overrides), validated strictly."""
+    """Every study method's values (method file + this study's overrides), validated strictly.
+
+    Overrides of a method outside the study are validated too (so a typo never waits for the day
+    the method joins the study); one that names no method file is refused.
+    """
     overrides = config.get("overrides") or {}
-    unknown = sorted(set(overrides) - set(config["methods"]))
-    if unknown:
+    missing = sorted(name for name in unused_overrides(config) if not (METHODS_DIR / f"{name}.yaml").is_file())
+    if missing:
         raise StudyConfigError(
-            f"{where}: overrides name methods that are not in the study: {unknown} "
-            f"(methods: {config['methods']})"
+            f"{where}: overrides name methods that do not exist: {missing} (no config/methods/<name>.yaml; "
+            f"the study's methods: {config['methods']})"
         )
-    methods = {}
-    for name in config["methods"]:
-        path = METHODS_DIR / f"{name}.yaml"
-        try:
-            values = _merge_overrides(read_method_file(path), overrides.get(name, {}), name)
-            method_from_values(name, values, f"{path} (+ overrides.{name} in {where})")
-        except (ValueError, FileNotFoundError) as error:
-            raise StudyConfigError(str(error)) from None
-        methods[name] = values
-    return methods
+    for name in unused_overrides(config):
+        _method_values(name, overrides[name], where)
+    return {name: _method_values(name, overrides.get(name, {}), where) for name in config["methods"]}
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def test_malformed_config_names_the_problem():
     values = yaml.safe_load((CONFIGS / "himeta-cd.yaml").read_text())
     with pytest.raises(ValueError, match=r"unknown HiMeta setting\(s\) \['gama'\]"):
         himeta_config({**values, "gama": 0.9})
-    with pytest.raises(ValueError, match="goal_type must be cd, cm or st"):
+    with pytest.raises(ValueError, match="HiMeta setting .goal_type. in config: expected one of .cd., .cm., .st., got .xx."):
         himeta_config({**values, "goal_type": "xx"})
     with pytest.raises(ValueError, match=r"unknown HiMeta setting\(s\) \['dropout'\].*networks"):
         himeta_config({**values, "networks": {**values["networks"], "dropout": 0.1}})

@@ -67,7 +67,7 @@ def test_malformed_config_names_the_problem():
     without = {key: value for key, value in values.items() if key != "lr_vae"}
     with pytest.raises(ValueError, match=r"missing SD setting\(s\) \['lr_vae'\] in sd.yaml"):
         sd_config(without, "sd.yaml")
-    with pytest.raises(ValueError, match="advantage_horizon must be one of"):
+    with pytest.raises(ValueError, match="SD setting .advantage_horizon. in sd.yaml: expected one of .episode., .trial., got .step."):
         sd_config({**values, "advantage_horizon": "step"}, "sd.yaml")
 
 

@@ -270,7 +270,8 @@ def test_a_users_own_config_is_the_whole_config(tmp_path):
         ({"episode_length": 501}, "501"),
         ({"methods": ["himeta-xx"]}, "config/methods/himeta-xx.yaml does not exist"),
         ({"overrides": {"sd": {"gama": 0.9}}}, "'gama' is not a setting"),
-        ({"overrides": {"pearl": {"gradient_steps": 1}}}, "not in the study"),
+        ({"overrides": {"pearll": {"gradient_steps": 1}}}, "overrides name methods that do not exist: ['pearll']"),
+        ({"overrides": {"pearl": {"gradient_stepz": 1}}}, "'gradient_stepz' is not a setting"),  # outside the study
         ({"study": "paper"}, "paper"),
     ],
 )

@@ -2,11 +2,13 @@
 # folder its settings hash names. Runs at parse time on the submit host and again inside every cluster
 # job (where it must, and is checked to, give the same run ids): cheap, no side effects.
 from study.config import validate_study
-from study.plan import plan_study
+from study.plan import plan_study, unused_overrides
 
 CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles or workflow.configfiles)) or "config"
 config.update(validate_study(dict(config), CONFIG_SOURCE))  # fills the schema's defaults
 PLAN = plan_study(config, CONFIG_SOURCE)
+if unused_overrides(config):
+    logger.warning(f"overrides for methods outside this study are not used: {unused_overrides(config)}")
 
 
 def sampler_cpus():
