@@ -8,14 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from algorithms.run_lock import RunLockedError, run_lock
 from algorithms.stopping import STOP_MARGIN_S, StopRequests
 
+REPO = Path(__file__).resolve().parents[1]
 HOLD = """
 import sys, time
+from pathlib import Path
 from algorithms.run_lock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("held", flush=True)
@@ -25,10 +28,11 @@ with run_lock(Path(sys.argv[1])):
 
 def test_a_second_process_refuses_a_held_run_naming_the_holder(tmp_path):
     lock = tmp_path / "checkpoints" / "sd" / "seed_0" / "0123456789ab.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True,
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO,
                               env={**os.environ, "SLURM_JOB_ID": "4242"})
     try:
-        assert holder.stdout.readline().strip() == "held"
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read() if holder.poll() else ""
         with pytest.raises(RunLockedError, match=rf"another live process .*\"pid\": {holder.pid}.*\"slurm_job_id\": \"4242\""):
             with run_lock(lock):
                 pass

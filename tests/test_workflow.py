@@ -89,7 +89,9 @@ def _scheduled(dry_run_output: str) -> list[tuple[str, str]]:
 
 
 def _train_jobs(dry_run_output: str) -> list[str]:
-    return sorted(wildcards for rule, wildcards in _scheduled(dry_run_output) if rule == "train")
+    """``method=..., seed=...`` of every training job a dry run lists (its run id left out)."""
+    return sorted(re.sub(r", run_id=\w+", "", wildcards)
+                  for rule, wildcards in _scheduled(dry_run_output) if rule == "train")
 
 
 def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
