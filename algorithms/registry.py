@@ -57,8 +57,26 @@ def algorithm_module(algorithm: str, where: str = "config") -> ModuleType:
     return importlib.import_module(ALGORITHMS[algorithm])
 
 
-def read_method_file(path: str | Path) -> dict[str, Any]:
-    """The raw mapping of a method file, with a clear error for a missing or malformed one."""
+def merge_values(base: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:
+    """``base`` with ``changes`` applied key by key (nested mappings merged); every changed key must
+    exist in ``base``, so a typo is an error, never a new setting."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if key not in base:
+            raise ValueError(f"{where}: {key!r} is not a setting of this method (known: {sorted(base)})")
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            merged[key] = merge_values(base[key], value, f"{where}.{key}")
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_method_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The mapping of a method file, with a clear error for a missing or malformed one.
+
+    A file with ``base: <method>`` is that method's file with this file's values applied (e.g.
+    ``sd-table4.yaml`` = ``sd.yaml`` + one learning rate), so a variant states only what differs.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -68,9 +86,16 @@ def read_method_file(path: str | Path) -> dict[str, Any]:
         values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise ValueError(f"method file {path} is not valid YAML: {error}") from error
+    if isinstance(values, dict) and "base" in values:
+        base_path = path.with_name(f"{values['base']}.yaml")
+        if base_path.resolve() in _seen:
+            raise ValueError(f"method file {path}: 'base' chain loops back to {base_path}")
+        base = read_method_file(base_path, (*_seen, path.resolve()))
+        changes = {key: value for key, value in values.items() if key != "base"}
+        return merge_values(base, changes, f"method file {path} (base {base_path.name})")
     if not isinstance(values, dict) or "algorithm" not in values:
         raise ValueError(f"method file {path} must be a mapping with an 'algorithm' key "
-                         f"(one of {sorted(ALGORITHMS)})")
+                         f"(one of {sorted(ALGORITHMS)}) or a 'base' method")
     return values
 
 

@@ -33,6 +33,7 @@ _METHOD_LABELS: dict[str, str] = {
     "himeta-cm": "HiMeta-CM",
     "himeta-st": "HiMeta-ST",
     "sd": "SD",
+    "sd-table4": "SD (Table 4 LRs)",
     "pearl": "PEARL",
     "peach": "PEACH",
     "random": "Random",

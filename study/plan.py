@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from algorithms.registry import METHODS_DIR, method_from_values, read_method_file
+from algorithms.registry import METHODS_DIR, merge_values, method_from_values, read_method_file
 from study.config import StudyConfigError
 from study.jobs import ChanceJob, TrainingJob
 
@@ -18,24 +18,10 @@ SAMPLER_KEYS = ("max_slots", "pipeline_groups")
 """The sampler settings that change the numbers (the worker count never does)."""
 
 
-def _merge_overrides(base: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        if key not in base:
-            raise StudyConfigError(
-                f"overrides.{where}: {key!r} is not a setting of this method (known: {sorted(base)})"
-            )
-        if isinstance(value, dict) and isinstance(base[key], dict):
-            merged[key] = _merge_overrides(base[key], value, f"{where}.{key}")
-        else:
-            merged[key] = value
-    return merged
-
-
 def _method_values(name: str, overrides: dict[str, Any], where: str) -> dict[str, Any]:
     path = METHODS_DIR / f"{name}.yaml"
     try:
-        values = _merge_overrides(read_method_file(path), overrides, name)
+        values = merge_values(read_method_file(path), overrides, f"overrides.{name}")
         method_from_values(name, values, f"{path} (+ overrides.{name} in {where})")
     except (ValueError, FileNotFoundError) as error:
         raise StudyConfigError(str(error)) from None

@@ -144,3 +144,34 @@ def test_learns_the_point_robot_well_above_random(tmp_path):
 def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path):
     config = load_method("sd").config
     assert_short_ml10_run_resumes(tmp_path, lambda spec: SDAgent(spec, config, seed=1), LOSS_TERMS)
+
+
+def test_the_table4_variant_slows_only_the_decoders_the_prior_and_the_categorical_head():
+    default, table4 = load_method("sd"), load_method("sd-table4")
+    assert {k: v for k, v in table4.values.items() if k != "lr_decoders"} == \
+        {k: v for k, v in default.values.items() if k != "lr_decoders"}
+    agent = SDAgent(PointRobotSuite().spec, table4.config, seed=0)
+    groups = {group["name"]: group for group in agent.vae_optimizer.param_groups}
+    assert {name: group["lr"] for name, group in groups.items()} == {"encoder": 1e-3, "decoders+categorical": 5e-7}
+    slow = {id(p) for p in groups["decoders+categorical"]["params"]}
+    expected = [*agent.state_decoder.parameters(), *agent.reward_decoder.parameters(),
+                *agent.prior.parameters(), *agent.encoder.categorical.parameters()]
+    assert slow == {id(p) for p in expected}
+    everything = {id(p) for group in agent.clip_groups for p in group}
+    assert slow | {id(p) for p in groups["encoder"]["params"]} == everything
+    assert not slow & {id(p) for p in groups["encoder"]["params"]}
+    whole = SDAgent(PointRobotSuite().spec, default.config, seed=0).vae_optimizer.param_groups
+    assert len(whole) == 1 and whole[0]["lr"] == 1e-3
+
+
+def test_a_variant_file_states_only_what_differs_and_refuses_a_typo(tmp_path):
+    from algorithms.registry import read_method_file
+
+    (tmp_path / "sd.yaml").write_text((METHODS_DIR / "sd.yaml").read_text())
+    (tmp_path / "typo.yaml").write_text("base: sd\nlr_decoder: 1.0e-6\n")
+    with pytest.raises(ValueError, match=r"'lr_decoder' is not a setting of this method"):
+        read_method_file(tmp_path / "typo.yaml")
+    (tmp_path / "a.yaml").write_text("base: b\n")
+    (tmp_path / "b.yaml").write_text("base: a\n")
+    with pytest.raises(ValueError, match="'base' chain loops back"):
+        read_method_file(tmp_path / "a.yaml")

@@ -180,10 +180,11 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
 
 
 def test_extended_study_is_the_paper_study_plus_peach():
-    """Same settings as config/paper.yaml, so its dry run after the paper study schedules only PEACH."""
+    """Same settings as config/paper.yaml, so its dry run after the paper study schedules only the
+    added methods (SD with Table 4's learning rates, PEACH)."""
     paper, extended = (yaml.safe_load((REPO / "config" / name).read_text())
                        for name in ("paper.yaml", "extended.yaml"))
-    assert extended["methods"] == [*paper["methods"], "peach"]
+    assert extended["methods"] == [*paper["methods"], "sd-table4", "peach"]
     assert {k: v for k, v in extended.items() if k not in ("study", "methods")} == \
         {k: v for k, v in paper.items() if k not in ("study", "methods")}
 

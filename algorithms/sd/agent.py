@@ -65,6 +65,7 @@ class SDConfig:
     advantage_horizon: AdvantageHorizon
     lr_policy: float
     lr_vae: float
+    lr_decoders: float | None
     vae_max_grad_norm: float
     buffer_episodes: int
     vae_batch_trials: int
@@ -134,8 +135,7 @@ class SDAgent:
             [*self.reward_decoder.parameters(), *self.prior.parameters()],
             list(self.state_decoder.parameters()),
         )
-        self.vae_optimizer = torch.optim.Adam([p for group in self.clip_groups for p in group],
-                                              lr=config.lr_vae)
+        self.vae_optimizer = torch.optim.Adam(self.vae_parameter_groups())
         self.policy_optimizer = torch.optim.Adam(self.policy_network.parameters(), lr=config.lr_policy)
         self.normalizers = {
             "state": RunningNormalizer(spec.obs_dim, clip=INPUT_CLIP),
@@ -147,6 +147,19 @@ class SDAgent:
         self.act_generator = torch.Generator().manual_seed(seed)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
         self.policy = SDPolicy(self)
+
+    def vae_parameter_groups(self) -> list[dict]:
+        """Adam groups of the VAE: everything at ``lr_vae``, or, with ``lr_decoders`` set (the literal
+        reading of the HiMeta paper's Table 4), the state decoder, reward decoder, its prior p(z | y)
+        and the categorical head at ``lr_decoders`` and the recurrent encoder at ``lr_vae``."""
+        vae = [p for group in self.clip_groups for p in group]
+        if self.config.lr_decoders is None:
+            return [{"params": vae, "lr": self.config.lr_vae, "name": "vae"}]
+        slow = [*self.state_decoder.parameters(), *self.reward_decoder.parameters(),
+                *self.prior.parameters(), *self.encoder.categorical.parameters()]
+        slow_ids = {id(p) for p in slow}
+        return [{"params": [p for p in vae if id(p) not in slow_ids], "lr": self.config.lr_vae, "name": "encoder"},
+                {"params": slow, "lr": self.config.lr_decoders, "name": "decoders+categorical"}]
 
     # ------------------------------------------------------------------ inputs
     def policy_inputs(self, obs, latent, prob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
