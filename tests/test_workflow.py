@@ -179,6 +179,32 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
     assert "peach" in (tmp_path / "reports" / "tiny-extended" / "summary.md").read_text()
 
 
+def test_tiny_ml1_study_end_to_end(tmp_path):
+    """ML1 reach-v3 through the DAG: several trials per class on distinct variants, its train and test
+    variants evaluated, a report whose tables and figure follow the suite (no paper values for ML1)."""
+    config = _with(TINY, study="tiny-ml1", benchmark="ml1:reach-v3", methods=["himeta-cd", "sd"], seeds=[0],
+                   overrides={"himeta-cd": {"him_updates": 2}, "sd": {"vae_updates": 2}},
+                   training={"iterations": 2, "episodes_per_task": 2, "trials_per_class": 3,
+                             "eval_interval": 1, "checkpoint_interval": 1},
+                   evaluation={"variants_per_class": 2, "episodes_per_variant": 2, "scored_episodes": "all"})
+    result = _snakemake(tmp_path, config, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    for method in ("himeta-cd", "sd"):
+        run = _run_dir(tmp_path, method, 0)
+        evaluation = pd.read_csv(run / "eval.csv")
+        assert set(zip(evaluation["split"], evaluation["task"])) == {("train", "reach-v3/train"),
+                                                                   ("test", "reach-v3/test")}
+        assert evaluation.groupby("iteration")["env_steps"].first().tolist() == [0, 120, 240]  # 3 x 2 x 20
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["config"]["benchmark"] == "ml1:reach-v3"
+        assert manifest["config"]["training"]["trials_per_class"] == 3
+    report = tmp_path / "reports" / "tiny-ml1"
+    assert (report / "figure4.png").exists()
+    table2 = (report / "table2.md").read_text()
+    assert "Reach (train variants)" in table2 and "Reach (test variants)" in table2
+    assert "paper has no numbers for ML1" in (report / "summary.md").read_text()
+
+
 def test_extended_study_is_the_paper_study_plus_peach():
     """Same settings as config/paper.yaml, so its dry run after the paper study schedules only the
     added methods (SD with Table 4's learning rates, PEACH)."""
