@@ -6,6 +6,9 @@ Adding a baseline is one entry here. The registered module must define::
         Strict: an unknown or missing key raises ``ValueError`` naming the key and ``where``.
     build_agent(spec: EnvSpec, config: Config, seed: int, device: torch.device) -> Agent
 
+and may define ``check_protocol(config, episodes_per_task: int, where: str) -> None``, raising
+``ValueError`` for settings the study's protocol makes meaningless (PEARL: no posterior episode).
+
 A study names *methods* (``config/methods/<method>.yaml``); each method file names its
 ``algorithm`` (a key below) and holds that algorithm's hyper-parameters, so one algorithm can back
 several methods (HiMeta-CD, -CM and -ST differ only in ``goal_type``). Modules are imported lazily:
@@ -45,6 +48,12 @@ class Method:
 
     def build_agent(self, spec, seed: int, device):
         return self.module.build_agent(spec, self.config, seed, device)
+
+    def check_protocol(self, episodes_per_task: int, where: str) -> None:
+        """The algorithm's own check of its settings against the study's protocol, if it has one."""
+        check = getattr(self.module, "check_protocol", None)
+        if check is not None:
+            check(self.config, episodes_per_task, where)
 
 
 def algorithm_module(algorithm: str, where: str = "config") -> ModuleType:

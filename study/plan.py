@@ -18,11 +18,16 @@ SAMPLER_KEYS = ("max_slots", "pipeline_groups")
 """The sampler settings that change the numbers (the worker count never does)."""
 
 
-def _method_values(name: str, overrides: dict[str, Any], where: str) -> dict[str, Any]:
+def _method_values(name: str, overrides: dict[str, Any], where: str,
+                   episodes_per_task: int | None = None) -> dict[str, Any]:
+    """The method file + overrides, validated (and checked against the protocol when it is given)."""
     path = METHODS_DIR / f"{name}.yaml"
+    source = f"{path} (+ overrides.{name} in {where})"
     try:
         values = merge_values(read_method_file(path), overrides, f"overrides.{name}")
-        method_from_values(name, values, f"{path} (+ overrides.{name} in {where})")
+        method = method_from_values(name, values, source)
+        if episodes_per_task is not None:
+            method.check_protocol(episodes_per_task, source)
     except (ValueError, FileNotFoundError) as error:
         raise StudyConfigError(str(error)) from None
     return values
@@ -48,7 +53,8 @@ def study_methods(config: dict[str, Any], where: str = "config") -> dict[str, di
         )
     for name in unused_overrides(config):
         _method_values(name, overrides[name], where)
-    return {name: _method_values(name, overrides.get(name, {}), where) for name in config["methods"]}
+    episodes = config["training"]["episodes_per_task"]
+    return {name: _method_values(name, overrides.get(name, {}), where, episodes) for name in config["methods"]}
 
 
 @dataclass(frozen=True)

@@ -302,6 +302,8 @@ def test_a_users_own_config_is_the_whole_config(tmp_path):
         ({"overrides": {"sd": {"gamma": "0.99"}}}, "'gamma' in"),
         ({"overrides": {"sd": {"normalize_rewards": "no"}}}, "expected true or false, got 'no'"),
         ({"benchmark": "ml1:reach-v9"}, "unknown MetaWorld class 'reach-v9'"),
+        ({"methods": ["pearl"], "overrides": {"pearl": {"prior_episodes": 2}}},
+         "prior_episodes (2) must be smaller than the study's training.episodes_per_task (2)"),
         ({"training": {"iterations": 2, "episodes_per_task": 1, "eval_interval": 1,
                        "checkpoint_interval": 1, "trials_per_class": 0}}, "trials_per_class"),
         ({"seeds": []}, "seeds"),  # no seed

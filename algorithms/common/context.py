@@ -189,3 +189,14 @@ class TaskEpisodeBuffer:
             getattr(self, name)[size:] = -1 if name == "task" else 0
         self.size, self.cursor = size, state["cursor"]
         self._index = {}
+
+
+def require_posterior_episode(prior_episodes: int, episodes_per_task: int, where: str) -> None:
+    """A training trial must hold at least one episode collected with the posterior z (PEARL's
+    protocol: ``prior_episodes`` with z ~ prior, then the posterior); refuse a study where it holds none."""
+    if prior_episodes >= episodes_per_task:
+        raise ValueError(
+            f"{where}: prior_episodes ({prior_episodes}) must be smaller than the study's "
+            f"training.episodes_per_task ({episodes_per_task}), or no training episode is collected with "
+            f"the posterior; set prior_episodes to at most {episodes_per_task - 1} in the study's overrides"
+        )
