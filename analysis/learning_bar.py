@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{folder}: {error}", file=sys.stderr)
             return 2
     table = pd.concat(tables, ignore_index=True).drop_duplicates("method", keep="last")
-    print(table.to_markdown(index=False, floatfmt=".3g"))  # tabulate comes with snakemake
+    print(table.to_markdown(index=False, floatfmt=".4g"))  # tabulate comes with snakemake
     return 0 if table["passes"].all() else 1
 
 
