@@ -18,10 +18,6 @@ def training_job(wildcards):
     return job
 
 
-def run_outputs(job):
-    return [str(job.run_dir() / name) for name in RUN_FILES]
-
-
 rule train:
     output:
         **{name.split(".")[0]: f"results/runs/{{method}}/seed_{{seed}}/{{run_id}}/{name}" for name in RUN_FILES},
