@@ -34,3 +34,9 @@ def test_seed_means_against_the_random_return_and_the_success_floor():
 def test_a_missing_split_in_the_chance_summary_is_an_error():
     with pytest.raises(ValueError, match="no 'test' rows"):
         learning_bar(_scores([("a", 0, "test", "r/test", 0, 0, 1.0)]), CHANCE[CHANCE["split"] == "train"])
+
+
+def test_a_success_of_exactly_the_floor_passes_despite_rounding():
+    fractions = [(0.2 + 0.15 + 0.25) / 3] * 2  # 0.19999999999999998 in floating point
+    scores = _scores([("a", seed, "test", "r/test", 0.2, fractions[seed], 2000.0) for seed in (0, 1)])
+    assert fractions[0] < 0.2 and learning_bar(scores, CHANCE)["passes"].item()
