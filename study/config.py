@@ -9,7 +9,8 @@ first problem with a message naming the file, the key and the fix:
   defaults are filled in;
 * the benchmark name (``ml10``, ``ml45``, ``ml1:<class>``; an unknown class lists the known ones);
 * every method file plus the study's ``overrides``, through the method's strict loader (every value
-  against its declared type).
+  against its declared type): done once, by :func:`study.plan.plan_study`, which every caller runs
+  right after this module's checks and before any job exists.
 """
 
 from __future__ import annotations
@@ -77,12 +78,9 @@ def load_study_config(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def validate_study(config: Any, where: str) -> dict[str, Any]:
-    """Schema + benchmark + method files and overrides; returns the config with defaults filled in."""
-    from study.plan import study_methods
-
+    """Schema + benchmark; returns the config with defaults filled in (methods: study.plan.plan_study)."""
     checked = validate_schema(config, where)
     _check_benchmark(checked["benchmark"], where)
-    study_methods(checked, where)  # raises on a bad method file or override
     return checked
 
 

@@ -72,7 +72,8 @@ class StudyPlan:
 
 
 def plan_study(config: dict[str, Any], where: str = "config") -> StudyPlan:
-    """The jobs of a config already checked by :func:`study.config.validate_study`."""
+    """The jobs of a config already checked by :func:`study.config.validate_study`; validates every
+    method file plus overrides on the way (raises :class:`StudyConfigError`)."""
     methods = study_methods(config, where)
     shared = {
         "benchmark": config["benchmark"],
