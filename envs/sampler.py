@@ -96,7 +96,7 @@ class ParallelSampler:
             )
         self.suite = suite
         self.spec = suite.spec
-        self.num_workers = min(num_workers, max_slots, pipeline_groups)  # a group has one worker
+        self.num_workers = self.workers_used(num_workers, max_slots, pipeline_groups)
         self.max_slots = max_slots
         self.pipeline_groups = pipeline_groups
         self.inference_threads = inference_threads
@@ -129,6 +129,11 @@ class ParallelSampler:
             except OSError:
                 pass  # the worker is gone; _receive reports how it ended
             self._receive(worker_id, "starting", expected=READY)
+
+    @staticmethod
+    def workers_used(num_workers: int, max_slots: int, pipeline_groups: int) -> int:
+        """Worker processes a sampler of these settings starts: a group has one worker, a slot one group."""
+        return min(num_workers, max_slots, pipeline_groups)
 
     # ------------------------------------------------------------------ public API
     def collect(

@@ -1,6 +1,7 @@
 # The study's plan: the config validated (study.config) and turned into jobs (study.plan), each with the
 # folder its settings hash names. Runs at parse time on the submit host and again inside every cluster
 # job (where it must, and is checked to, give the same run ids): cheap, no side effects.
+from envs.sampler import ParallelSampler
 from study.config import validate_study
 from study.plan import plan_study, unused_overrides
 
@@ -14,8 +15,8 @@ if unused_overrides(config):
 def sampler_cpus():
     """CPUs a training job uses: its sampler workers (at most pipeline_groups) + the main process."""
     sampler = config["sampler"]
-    workers = sampler["num_workers"] or sampler["pipeline_groups"]
-    return min(workers, sampler["pipeline_groups"], sampler["max_slots"]) + 1
+    requested = sampler["num_workers"] or sampler["pipeline_groups"]
+    return ParallelSampler.workers_used(requested, sampler["max_slots"], sampler["pipeline_groups"]) + 1
 
 
 wildcard_constraints:
