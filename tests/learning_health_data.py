@@ -138,9 +138,9 @@ def himeta_harness(agent, rollout: Rollout) -> Harness:
                  "actions": agent.tensor(buffer.actions[: buffer.size]),
                  "rewards": agent.tensor(buffer.rewards[: buffer.size])}
         weights = agent.config.loss_weights
-        _, hl, y = high_level_loss(agent.high, agent.critic, batch, agent.tensor(buffer.returns[: buffer.size]),
-                                   weights, generator)
-        goals = torch.as_tensor(agent._goal_indices(y))
+        targets = agent.value_targets(np.arange(buffer.size), obs[:, -1], batch)
+        _, hl, y = high_level_loss(agent.high, agent.critic, batch, targets, weights, generator)
+        goals = torch.as_tensor(agent.goal_indices(batch, y))
         ego = obs[..., agent.ego]
         goal_ego = torch.gather(ego, 1, goals.unsqueeze(-1).expand(-1, -1, len(agent.ego)))
         _, il = intermediate_level_loss(agent.intermediate, agent.low, batch["obs"], y, ego[:, :-1],

@@ -63,7 +63,7 @@ def test_shapes(levels):
     z, log_q = tanh_sample(levels["intermediate"].distribution(batch["obs"], y))
     assert z.shape == (B, T, ACT) and log_q.shape == (B, T) and z.abs().max() < 1
     ego = batch["obs"][..., list(EGO_STATE_INDICES)]
-    assert levels["intermediate"].decode(ego, z).shape == (B, T, EGO)
+    assert levels["intermediate"].decode(ego, z, y).shape == (B, T, EGO)
     assert levels["low"](batch["obs"], y, z).sample().shape == (B, T, ACT)
     assert levels["critic"](batch["obs"], y).shape == (B, T)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from algorithms.common.networks import soft_clip
 from algorithms.registry import load_method
 from algorithms.sd.equations import categorical_kl_to_uniform, gaussian_kl_estimate, occupancy_regularizer
 from algorithms.sd.losses import elbo_loss
@@ -16,7 +17,6 @@ from algorithms.sd.networks import (
     RewardDecoder,
     StateDecoder,
     SubtaskEncoder,
-    soft_clip,
 )
 from algorithms.sd.reward_scaling import ReturnScaler
 

@@ -66,7 +66,7 @@ class ContextEncoder(nn.Module):
     def __init__(self, input_dim: int, hidden_sizes: Sequence[int], latent_dim: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        self.net = mlp(input_dim, tuple(hidden_sizes), 2 * latent_dim, activation=nn.ReLU)
+        self.net = mlp(input_dim, tuple(hidden_sizes), 2 * latent_dim, activation=nn.ReLU, output_init="small")
 
     def forward(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Factors ``(mu_n, sigma_n^2)``, each ``[..., latent_dim]``, for transitions ``[..., input]``."""

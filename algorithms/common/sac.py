@@ -82,7 +82,7 @@ class TanhGaussianPolicy(nn.Module):
 
     def __init__(self, input_dim: int, action_dim: int, config: SACConfig) -> None:
         super().__init__()
-        self.net = mlp(input_dim, config.hidden_sizes, 2 * action_dim, activation=nn.ReLU)
+        self.net = mlp(input_dim, config.hidden_sizes, 2 * action_dim, activation=nn.ReLU, output_init="small")
         self.log_std_min, self.log_std_max = config.log_std_min, config.log_std_max
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,7 +109,7 @@ class QFunction(nn.Module):
 
     def __init__(self, input_dim: int, action_dim: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
-        self.net = mlp(input_dim + action_dim, hidden_sizes, 1, activation=nn.ReLU)
+        self.net = mlp(input_dim + action_dim, hidden_sizes, 1, activation=nn.ReLU, output_init="small")
 
     def forward(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, action], dim=-1)).squeeze(-1)
@@ -120,7 +120,7 @@ class ValueFunction(nn.Module):
 
     def __init__(self, input_dim: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
-        self.net = mlp(input_dim, hidden_sizes, 1, activation=nn.ReLU)
+        self.net = mlp(input_dim, hidden_sizes, 1, activation=nn.ReLU, output_init="small")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)

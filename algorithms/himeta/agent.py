@@ -2,14 +2,18 @@
 
 Acting at step ``t`` (memory reset every episode, as the paper's per-episode GRU):
 ``y_t ~ Cat(phi_y(h_{t-1}))``, ``z_t ~ tanh(N(psi(y_t, s_t)))``, ``a_t ~ pi(y_t, z_t, s_t)``; after
-the step the GRU consumes ``MDP_t = (s_t, a_t, r_t, s_{t+1})``. ``y_t``, ``z_t`` and ``log pi(a_t)``
-are recorded with the step, so PPO's ratio is taken against exactly what acted.
+the step the GRU consumes ``MDP_t = (s_t, a_t, c r_ext_t, s_{t+1})``. ``y_t``, ``z_t`` and
+``log pi(a_t)`` are recorded with the step, so PPO's ratio is taken against exactly what acted.
+Deterministic (evaluation) acting takes ``z = tanh(mean)`` and ``a = mean``; its ``y`` is set by
+``eval_y`` (default: a Gumbel-softmax sample from a generator of its own, the input distribution
+the LL was trained on).
 
 Update (Algorithm 1): push the iteration's episodes into a FIFO buffer of recent trajectories; run
 ``him_updates`` steps of the HL objective (eq. 9, HL + critic) and of the IL objective (eq. 11,
 IL), each on ``trajectories_per_update`` buffer episodes, with separate Adam optimisers; then PPO
 epochs on the fresh episodes for the LL (eq. 13 without a value term), with advantages from the
-critic. Rewards: ``r_ext = g(r; a)`` (eq. 21), ``r = r_ext + r_in`` (eq. 15-16).
+critic. Rewards: ``r_ext = g(r; a)`` (eq. 21), ``r = c (r_ext + r_in)`` (eq. 15-16) with the reward
+scale ``c`` (``reward_scale``), which the HL input (``c r_ext``), the critic and PPO all see.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
 GoalType = Literal["cd", "cm", "st"]
+SubtaskLabels = Literal["logits", "sample"]
+EvalY = Literal["sample", "onehot", "softmax"]
+TimeLimit = Literal["terminal", "bootstrap"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,10 @@ class HiMetaConfig:
     trajectories_per_update: int
     reward_shaping_a: float | None
     intrinsic_reward: bool
+    reward_scale: float
+    st_labels: SubtaskLabels
+    eval_y: EvalY
+    time_limit: TimeLimit
     normalize_obs: bool = True
 
 
@@ -74,8 +85,8 @@ class _TrajectoryBuffer:
     def __init__(self, capacity: int, steps: int, obs_dim: int, action_dim: int) -> None:
         self.obs = np.zeros((capacity, steps + 1, obs_dim), np.float32)
         self.actions = np.zeros((capacity, steps, action_dim), np.float32)
-        self.rewards = np.zeros((capacity, steps), np.float32)  # r_ext (shaped), the HL's input
-        self.returns = np.zeros((capacity, steps), np.float32)  # Monte-Carlo returns of r (eq. 6)
+        self.rewards = np.zeros((capacity, steps), np.float32)  # c r_ext (shaped, scaled): the HL's input
+        self.returns = np.zeros((capacity, steps), np.float32)  # Monte-Carlo returns of r to T (eq. 6)
         self.size = 0
         self.cursor = 0
 
@@ -113,7 +124,7 @@ class HiMetaPolicy:
         agent = self.agent
         state = agent.normalize(obs)
         logits = agent.high.head(memory)
-        y = torch.softmax(logits, -1) if deterministic else agent.high.sample(logits, agent.act_generator)
+        y = agent.evaluation_y(logits) if deterministic else agent.high.sample(logits, agent.act_generator)
         z, _ = tanh_sample(agent.intermediate.distribution(state, y), deterministic, agent.act_generator)
         policy = agent.low(state, y, z)
         if deterministic:
@@ -128,7 +139,7 @@ class HiMetaPolicy:
     @torch.inference_mode()
     def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
         agent = self.agent
-        reward = agent.tensor(agent.extrinsic_reward(transition.reward))
+        reward = agent.tensor(agent.config.reward_scale * agent.extrinsic_reward(transition.reward))
         return agent.high.step(memory, agent.normalize(transition.obs),
                                agent.tensor(transition.action), reward,
                                agent.normalize(transition.next_obs))
@@ -160,6 +171,7 @@ class HiMetaAgent:
                                         spec.obs_dim, spec.action_dim)
         self.act_generator = torch.Generator(self.device).manual_seed(seed)
         self.update_generator = torch.Generator(self.device).manual_seed(seed + 1)
+        self.eval_generator = torch.Generator(self.device).manual_seed(seed + 2)
         self._set_training(False)
         self.policy = HiMetaPolicy(self)
 
@@ -178,14 +190,45 @@ class HiMetaAgent:
         a = self.config.reward_shaping_a
         return reward if a is None else shaped_reward(reward, a)
 
-    def _goal_indices(self, y: torch.Tensor) -> np.ndarray:
+    def evaluation_y(self, logits: torch.Tensor) -> torch.Tensor:
+        """The ``y`` of deterministic acting, as ``eval_y`` says: a Gumbel-softmax sample from the
+        evaluation generator (never the training one), the one-hot argmax, or ``softmax(logits)``."""
+        if self.config.eval_y == "sample":
+            return self.high.sample(logits, self.eval_generator)
+        if self.config.eval_y == "onehot":
+            return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+        return torch.softmax(logits, -1)
+
+    def subtask_labels(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> np.ndarray:
+        """The inferred sub-task of each step ``[B, T]`` for ST goals: the argmax of the HL's logits
+        with dropout off (``st_labels: logits``), or of the sampled ``y`` (``sample``, the reference's:
+        with the head's dropout on it flips on most steps at initialisation)."""
+        if self.config.st_labels == "sample":
+            return y.argmax(-1).cpu().numpy()
+        training = self.high.training
+        self.high.eval()
+        with torch.no_grad():
+            logits, _ = self.high(batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
+        self.high.train(training)
+        return logits.argmax(-1).cpu().numpy()
+
+    def goal_indices(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> np.ndarray:
+        """Each step's goal state ``[B, T]`` as an index into ``s_0..s_T`` (CD, CM or ST)."""
         steps, horizon = self.spec.episode_length, self.config.goal_horizon
         if self.config.goal_type == "cd":
             return np.tile(goal_indices_constant_discretization(steps, horizon), (y.shape[0], 1))
         if self.config.goal_type == "cm":
             return np.tile(goal_indices_constant_margin(steps, horizon), (y.shape[0], 1))
-        labels = y.argmax(-1).cpu().numpy()
-        return np.stack([goal_indices_subtask(row) for row in labels])
+        return np.stack([goal_indices_subtask(row) for row in self.subtask_labels(batch, y)])
+
+    def time_limit_values(self, last_obs: torch.Tensor, last_y: torch.Tensor) -> torch.Tensor:
+        """The value after the last step ``[B]``: ``0`` when the time limit is terminal (the paper's
+        Monte-Carlo target, eq. 6, and the reference's GAE), else ``V(s_T, y_{T-1})``. The critic's
+        targets and PPO's advantages both use it, so they agree about the time limit."""
+        if self.config.time_limit == "terminal":
+            return last_obs.new_zeros(last_obs.shape[0])
+        with torch.no_grad():
+            return self.critic(last_obs, last_y)
 
     def _set_training(self, training: bool) -> None:
         for module in (self.high, self.critic, self.intermediate, self.low):
@@ -201,10 +244,11 @@ class HiMetaAgent:
         z_stored = rollout.extras["z"].reshape(episodes, steps, -1)
         r_ext = self.extrinsic_reward(rollout.rewards.reshape(episodes, steps))
         r_in = intrinsic_reward(r_ext, z_stored, actions) if self.config.intrinsic_reward else 0.0 * r_ext
-        total = self.tensor(r_ext + r_in)
+        scale = self.config.reward_scale
+        total = self.tensor(scale * (r_ext + r_in))
         returns, _ = generalized_advantages(total, torch.zeros_like(total), total.new_zeros(episodes),
                                             self.config.gamma, 1.0)
-        self.buffer.push(obs, actions, r_ext, returns.cpu().numpy())
+        self.buffer.push(obs, actions, scale * r_ext, returns.cpu().numpy())
 
         self._set_training(True)
         stats: dict[str, float] = {}
@@ -229,14 +273,14 @@ class HiMetaAgent:
             "rewards": self.tensor(self.buffer.rewards[picked]),
         }
         hl_loss, hl_stats, y = high_level_loss(
-            self.high, self.critic, batch, self.tensor(self.buffer.returns[picked]),
+            self.high, self.critic, batch, self.value_targets(picked, obs[:, -1], batch),
             self.config.loss_weights, self.update_generator,
         )
         self.high_optimizer.zero_grad()
         hl_loss.backward()
         self.high_optimizer.step()
 
-        goals = torch.as_tensor(self._goal_indices(y.detach()), device=self.device)
+        goals = torch.as_tensor(self.goal_indices(batch, y.detach()), device=self.device)
         ego = obs[..., self.ego]
         goal_ego = torch.gather(ego, 1, goals.unsqueeze(-1).expand(-1, -1, len(self.ego)))
         il_loss, il_stats = intermediate_level_loss(
@@ -247,11 +291,26 @@ class HiMetaAgent:
         self.intermediate_optimizer.step()
         return hl_stats | il_stats
 
+    def value_targets(self, picked: np.ndarray, last_obs: torch.Tensor,
+                      batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Eq. (6)'s targets for buffer episodes ``picked``: the stored returns to ``T`` plus
+        ``gamma^(T - t)`` times :meth:`time_limit_values` (zero by default). ``y_{T-1}`` for the
+        bootstrap is the HL's mean ``softmax`` at the last step."""
+        returns = self.tensor(self.buffer.returns[picked])
+        if self.config.time_limit == "terminal":
+            return returns
+        with torch.no_grad():
+            logits, _ = self.high(batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
+        last = self.time_limit_values(last_obs, torch.softmax(logits[:, -1], -1))
+        steps = returns.shape[-1]
+        powers = self.config.gamma ** torch.arange(steps, 0, -1, dtype=returns.dtype, device=self.device)
+        return returns + powers * last.unsqueeze(-1)
+
     def _policy_step(self, obs, actions, y, z, rewards, old_log_prob) -> dict[str, float]:
         states = self.normalize(obs)
         with torch.no_grad():
             values = self.critic(states[:, :-1], y)
-            bootstrap = self.critic(states[:, -1], y[:, -1])  # the time limit is not terminal
+        bootstrap = self.time_limit_values(states[:, -1], y[:, -1])
         advantages, _ = generalized_advantages(rewards, values, bootstrap, self.config.gamma,
                                                self.config.gae_lambda)
         action_dim = self.spec.action_dim
@@ -282,6 +341,7 @@ class HiMetaAgent:
             "normalizer": self.normalizer.state_dict(), "buffer": self.buffer.state_dict(),
             "act_generator": self.act_generator.get_state(),
             "update_generator": self.update_generator.get_state(),
+            "eval_generator": self.eval_generator.get_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -290,3 +350,4 @@ class HiMetaAgent:
             getattr(self, name).load_state_dict(state[name])
         self.act_generator.set_state(state["act_generator"])
         self.update_generator.set_state(state["update_generator"])
+        self.eval_generator.set_state(state["eval_generator"])

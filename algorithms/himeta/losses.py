@@ -64,7 +64,7 @@ def intermediate_level_loss(
     goal_ego: torch.Tensor,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Eq. (11)-(12): ``||psi_s(z, s^ego_t) - s^ego_goal||^2 + KL(psi_z(.|y, s) || pi(.|y, z, s))``.
+    """Eq. (11)-(12): ``||psi_s(y, z, s^ego_t) - s^ego_goal||^2 + KL(psi_z(.|y, s) || pi(.|y, z, s))``.
 
     The KL has no closed form between the tanh-Gaussian ``psi_z`` and the Gaussian policy; it is the
     reparameterised single-sample estimate ``log psi_z(z) - log pi(z | y, z, s)``. The policy acts as
@@ -72,7 +72,7 @@ def intermediate_level_loss(
     """
     obs, y, goal_ego = obs.detach(), y.detach(), goal_ego.detach()
     z, log_q = tanh_sample(intermediate.distribution(obs, y), generator=generator)
-    reconstruction = (intermediate.decode(ego.detach(), z) - goal_ego).pow(2).mean()
+    reconstruction = (intermediate.decode(ego.detach(), z, y) - goal_ego).pow(2).mean()
     frozen = {name: p.detach() for name, p in low.named_parameters()}
     prior = functional_call(low, frozen, (obs, y, z.detach()))
     kl = (log_q - prior.log_prob(z).sum(-1)).mean()

@@ -4,21 +4,29 @@
   head, eq. (5): ``h_t = phi_h(MDP_t, h_{t-1})``, ``y_t = Cat(phi_y(h_t))`` (Gumbel-softmax sample).
 * :class:`Critic` (theta_V): ``V(s_t, y_t)``, trained with the HL objective (eq. 6), not by PPO.
 * :class:`IntermediateLevel` (psi): encoder ``z_t ~ tanh(N(mu(y_t, s_t), sigma(y_t, s_t)))``
-  (eq. 10) and decoder ``s^ego_{t+M} = psi_s(z_t, s^ego_t)`` (eq. 11-12).
+  (eq. 10) and decoder ``s^ego_goal = psi_s(y_t, z_t, s^ego_t)`` (eq. 12; the reference code's
+  decoder drops ``y_t``: ``decoder_condition_y: false``).
 * :class:`LowLevel` (theta_pi): Gaussian policy ``a_t ~ pi(y_t, z_t, s_t)`` (eq. 14).
+
+Every Gaussian standard deviation (IL and LL) is kept in ``(std_min, std_max)`` by a smooth bound
+on its log (:func:`~algorithms.common.networks.soft_clip`), so a log-std at the edge still gets a
+gradient (a hard clamp stops it there for good). Embeddings and the categorical head start at
+Xavier scale, so the HL sees its inputs from the first update; value, decoder and policy heads start
+near zero.
 
 No module reads another's parameters; the losses in ``losses.py`` decide where gradients stop.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.distributions import Normal
 
-from algorithms.common.networks import mlp
+from algorithms.common.networks import mlp, soft_clip
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,18 @@ class HiMetaNetworkConfig:
     decoder_dropout: float = 0.7
     policy_hidden: tuple[int, ...] = (256, 256)
     critic_hidden: tuple[int, ...] = (256, 256)
-    log_std_min: float = -0.5
-    log_std_max: float = 0.5
+    std_min: float = 0.5
+    std_max: float = 1.5
     z_mean_limit: float = 7.0
+    decoder_condition_y: bool = True
+
+    def bounded_std(self, raw_log_std: torch.Tensor) -> torch.Tensor:
+        """A network's raw log-std output as a standard deviation in ``(std_min, std_max)``."""
+        return soft_clip(raw_log_std, math.log(self.std_min), math.log(self.std_max)).exp()
 
 
 def _embed(width: int, hidden: tuple[int, ...]) -> nn.Sequential:
-    return mlp(width, hidden, width, activation=nn.Tanh, output_activation=nn.Tanh)
+    return mlp(width, hidden, width, activation=nn.Tanh, output_activation=nn.Tanh, output_init="xavier")
 
 
 class HighLevel(nn.Module):
@@ -57,7 +70,7 @@ class HighLevel(nn.Module):
         self.reward_embed = _embed(1, config.reward_embed)
         self.gru = nn.GRU(2 * obs_dim + action_dim + 1, config.recurrent_size, batch_first=True)
         self.head = mlp(config.recurrent_size, config.categorical_hidden, config.categories,
-                        activation=nn.ReLU, dropout=config.categorical_dropout)
+                        activation=nn.ReLU, dropout=config.categorical_dropout, output_init="xavier")
 
     def embed(self, obs, action, reward, next_obs) -> torch.Tensor:
         """The embedded ``MDP_t``; ``reward`` has the shape of ``obs`` without its last axis."""
@@ -97,7 +110,7 @@ class Critic(nn.Module):
 
     def __init__(self, obs_dim: int, config: HiMetaNetworkConfig) -> None:
         super().__init__()
-        self.net = mlp(obs_dim + config.categories, config.critic_hidden, 1)
+        self.net = mlp(obs_dim + config.categories, config.critic_hidden, 1, output_init="small")
 
     def forward(self, obs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([obs, y], dim=-1)).squeeze(-1)
@@ -110,20 +123,22 @@ class IntermediateLevel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = mlp(obs_dim + config.categories, config.encoder_hidden, 2 * action_dim,
-                           activation=nn.LeakyReLU)
-        self.decoder = mlp(ego_dim + action_dim, config.decoder_hidden, ego_dim,
-                           activation=nn.LeakyReLU, dropout=config.decoder_dropout)
+                           activation=nn.LeakyReLU, output_init="small")
+        decoder_input = ego_dim + action_dim + (config.categories if config.decoder_condition_y else 0)
+        self.decoder = mlp(decoder_input, config.decoder_hidden, ego_dim,
+                           activation=nn.LeakyReLU, dropout=config.decoder_dropout, output_init="small")
 
     def distribution(self, obs: torch.Tensor, y: torch.Tensor) -> Normal:
         """The Gaussian before the tanh of eq. (10)."""
         mean, log_std = self.encoder(torch.cat([obs, y], dim=-1)).chunk(2, dim=-1)
         limit = self.config.z_mean_limit
-        log_std = log_std.clamp(self.config.log_std_min, self.config.log_std_max)
-        return Normal(mean.clamp(-limit, limit), log_std.exp())
+        return Normal(mean.clamp(-limit, limit), self.config.bounded_std(log_std))
 
-    def decode(self, ego: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Predicted ego-state at the goal time from the current ego-state and the macro-action."""
-        return self.decoder(torch.cat([ego, z], dim=-1))
+    def decode(self, ego: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Eq. (12): the ego-state at the goal time from ``(y_t, z_t, s^ego_t)``; ``y`` is ignored when
+        ``decoder_condition_y`` is off (the reference code's decoder)."""
+        inputs = [ego, z, y] if self.config.decoder_condition_y else [ego, z]
+        return self.decoder(torch.cat(inputs, dim=-1))
 
 
 def tanh_sample(
@@ -149,9 +164,9 @@ class LowLevel(nn.Module):
     def __init__(self, obs_dim: int, action_dim: int, config: HiMetaNetworkConfig) -> None:
         super().__init__()
         self.config = config
-        self.net = mlp(obs_dim + config.categories + action_dim, config.policy_hidden, 2 * action_dim)
+        self.net = mlp(obs_dim + config.categories + action_dim, config.policy_hidden, 2 * action_dim,
+                       output_init="small")
 
     def forward(self, obs: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> Normal:
         mean, log_std = self.net(torch.cat([obs, y, z], dim=-1)).chunk(2, dim=-1)
-        log_std = log_std.clamp(self.config.log_std_min, self.config.log_std_max)
-        return Normal(torch.tanh(mean), log_std.exp())
+        return Normal(torch.tanh(mean), self.config.bounded_std(log_std))

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal
 
-from algorithms.common.networks import mlp
+from algorithms.common.networks import mlp, soft_clip
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,9 @@ class SubtaskEncoder(nn.Module):
             else:
                 nn.init.zeros_(parameter)
         self.categorical = mlp(config.recurrent_size, config.categorical_hidden, config.subtasks,
-                               activation=nn.ReLU)
+                               activation=nn.ReLU, output_init="small")
         self.gaussian = mlp(config.recurrent_size + config.subtasks, config.gaussian_hidden,
-                            2 * config.latent_dim, activation=nn.ReLU)
+                            2 * config.latent_dim, activation=nn.ReLU, output_init="small")
 
     def embed(self, action: torch.Tensor, next_obs: torch.Tensor, reward: torch.Tensor) -> torch.Tensor:
         """``[e_a(a_t), e_s(s_{t+1}), e_r(r_t)]``; ``reward`` has the shape of ``action`` minus its last axis."""
@@ -156,7 +156,7 @@ class StateDecoder(nn.Module):
         self.action_embed = embedding(action_dim, config.action_embed, nn.ReLU)
         self.dropout = nn.Dropout(config.decoder_dropout)
         self.net = mlp(config.latent_dim + config.state_embed + config.action_embed,
-                       config.state_decoder_hidden, obs_dim, activation=nn.ReLU)
+                       config.state_decoder_hidden, obs_dim, activation=nn.ReLU, output_init="small")
 
     def forward(self, z: torch.Tensor, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         inputs = [z, self.dropout(self.state_embed(obs)), self.dropout(self.action_embed(action))]
@@ -172,7 +172,7 @@ class RewardDecoder(nn.Module):
         self.action_embed = embedding(action_dim, config.action_embed, nn.ReLU)
         self.dropout = nn.Dropout(config.decoder_dropout)
         self.net = mlp(config.latent_dim + 2 * config.state_embed + config.action_embed,
-                       config.reward_decoder_hidden, 1, activation=nn.ReLU)
+                       config.reward_decoder_hidden, 1, activation=nn.ReLU, output_init="small")
 
     def forward(self, z, next_obs, action, obs) -> torch.Tensor:
         inputs = [z, self.dropout(self.state_embed(next_obs)), self.dropout(self.action_embed(action)),
@@ -192,12 +192,6 @@ class ConditionalPrior(nn.Module):
         return self.mean(y), F.softplus(self.var(y))
 
 
-def soft_clip(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """``tanh((x - c) * 2 / (high - low)) * (high - low) / 2 + c``, ``c = (low + high) / 2``: into ``(low, high)``."""
-    centre, half = (low + high) / 2, (high - low) / 2
-    return torch.tanh((x - centre) / half) * half + centre
-
-
 class PolicyNetwork(nn.Module):
     """Gaussian actor and critic on ``(s, latent, prob)`` with shared input embeddings (reference ``Policy``)."""
 
@@ -207,8 +201,8 @@ class PolicyNetwork(nn.Module):
         self.state_embed = embedding(obs_dim, config.policy_embed, nn.Tanh)
         self.latent_embed = embedding(2 * config.latent_dim, config.policy_embed, nn.Tanh)
         self.prob_embed = embedding(config.subtasks, config.policy_embed, nn.Tanh)
-        self.actor = mlp(3 * config.policy_embed, config.policy_hidden, action_dim)
-        self.critic = mlp(3 * config.policy_embed, config.critic_hidden, 1)
+        self.actor = mlp(3 * config.policy_embed, config.policy_hidden, action_dim, output_init="small")
+        self.critic = mlp(3 * config.policy_embed, config.critic_hidden, 1, output_init="small")
         self.log_std = nn.Parameter(torch.zeros(action_dim))
 
     def forward(self, obs, latent, prob) -> tuple[Normal, torch.Tensor]:
