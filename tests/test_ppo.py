@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -9,7 +10,9 @@ import torch
 from torch import nn
 
 from algorithms.common.networks import mlp
-from algorithms.common.ppo import PPOConfig, clipped_surrogate, generalized_advantages, ppo_update
+from algorithms.common.ppo import PPOConfig, clipped_surrogate, generalized_advantages, ppo_update, value_loss
+from algorithms.registry import METHODS_DIR, read_method_file
+from algorithms.sd.config import sd_config
 
 
 def test_gae_hand_computed():
@@ -47,11 +50,44 @@ def test_clipped_surrogate_hand_computed():
     assert stats["clip_fraction"] == 1.0
 
 
-def test_mlp_shapes_dropout_and_small_output():
-    net = mlp(5, (16, 8), 3, activation=nn.ReLU, dropout=0.5)
+def test_mlp_shapes_dropout_and_the_output_init_each_caller_chooses():
+    net = mlp(5, (16, 8), 3, activation=nn.ReLU, dropout=0.5, output_init="small")
     assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
     assert net(torch.zeros(4, 5)).shape == (4, 3)
     assert net[-1].weight.abs().max() <= 3e-3
+    torch.manual_seed(0)
+    embedding = mlp(64, (64,), 64, output_init="xavier")
+    assert embedding[-1].weight.abs().max() > 0.1 and not embedding[-1].bias.any()
+    with pytest.raises(TypeError, match="output_init"):
+        mlp(5, (16,), 3)  # no silent default: every use says which init it wants
+    with pytest.raises(ValueError, match="output_init must be"):
+        mlp(5, (16,), 3, output_init="zeros")
+
+
+def test_value_loss_hand_computed_mse_huber_and_clipped():
+    value, old, returns = torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor([0.0, 0.0])
+    mse = PPOConfig(epochs=1, minibatches=1, clip=0.2, entropy_coef=0.0)
+    assert value_loss(value, None, returns, mse).item() == pytest.approx((0.25 + 9.0) / 2)
+    huber = dataclasses.replace(mse, value_loss="huber")
+    # Huber (delta 1): 0.5 e^2 = 0.125 for e = 0.5; |e| - 0.5 = 2.5 for e = 3
+    assert value_loss(value, None, returns, huber).item() == pytest.approx((0.125 + 2.5) / 2)
+    clipped = dataclasses.replace(huber, value_clip=0.1)
+    # V_clip = clip(V, -0.1, 0.1) = [0.1, 0.1] -> Huber 0.005 each; max with the unclipped terms
+    assert value_loss(value, old, returns, clipped).item() == pytest.approx((0.125 + 2.5) / 2)
+    towards = torch.tensor([-0.5, 0.05])  # the clipped term wins where clipping moves away from R
+    old_far = torch.tensor([-2.0, 1.0])  # V_clip = [-1.9, 0.9]: Huber 1.4, 0.405
+    assert value_loss(towards, old_far, returns, clipped).item() == pytest.approx((1.4 + 0.405) / 2)
+    with pytest.raises(ValueError, match="old values"):
+        value_loss(value, None, returns, clipped)
+
+
+def test_sd_value_term_has_the_reference_weight():
+    """The reference: total += 0.5 x [0.5 x max(Huber, clipped Huber)] = 0.125 e^2 for small errors
+    (sd-reference.md, PPO update); 0.5 x MSE (this harness before) was 4x that."""
+    ppo = sd_config(read_method_file(METHODS_DIR / "sd.yaml")).ppo
+    error = torch.tensor([0.3, -0.2, 0.05])
+    term = ppo.value_coef * value_loss(error, torch.zeros(3), torch.zeros(3), ppo)
+    assert term.item() == pytest.approx(0.125 * error.pow(2).mean().item(), rel=1e-6)
 
 
 def test_ppo_update_moves_the_policy_towards_positive_advantages():

@@ -117,16 +117,49 @@ def test_ppo_loss_never_reaches_the_encoder_and_the_elbo_never_reaches_the_polic
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.encoder.parameters())
 
 
-def test_deterministic_acting_draws_no_random_numbers():
+def test_evaluation_acts_on_a_seeded_gumbel_sample_and_leaves_the_training_stream_alone():
+    """Deterministic acting feeds the policy a Gumbel-softmax ``y`` (what training fed it and what the
+    latent normaliser was fitted on) from the evaluation stream (seed + 2), never ``prob``; the
+    training stream does not move. ``eval_y: prob`` is the former behaviour, as a switch."""
     suite = PointRobotSuite(episode_length=20)
     agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
     before = agent.act_generator.get_state().clone()
-    memory = agent.policy.initial_memory(3)
+    memory = torch.randn(3, agent.config.networks.recurrent_size)
     action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
     assert torch.equal(agent.act_generator.get_state(), before)
+    assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
+    with torch.no_grad():
+        sampled = agent.encoder.belief(memory, torch.Generator().manual_seed(0 + 2))
+        mean_y = agent.encoder.belief(memory, None)
+    np.testing.assert_allclose(extras["latent"], sampled.policy_latent.numpy(), rtol=1e-5)
+    assert not np.allclose(extras["latent"], mean_y.policy_latent.numpy(), atol=1e-4)
+    _, again, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    assert not np.allclose(again["latent"], extras["latent"])  # the evaluation stream moves on
+
+    prob_agent = SDAgent(suite.spec, _small(load_method("sd").config, eval_y="prob"), seed=0)
+    _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    np.testing.assert_allclose(extras["latent"], mean_y.policy_latent.numpy(), rtol=1e-5)
     agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
     assert not torch.equal(agent.act_generator.get_state(), before)
-    assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
+
+
+def test_acting_keeps_its_tensors_on_the_learners_device_and_skips_the_critic(monkeypatch):
+    """An act call copies to the host only what it returns (action, latent, prob): normalisers and
+    generators live on the learner's device, and the critic is not evaluated."""
+    suite = PointRobotSuite(episode_length=20)
+    agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
+    assert agent.act_generator.device == agent.device == agent.eval_generator.device
+    assert all(norm.device == agent.device for norm in agent.normalizers.values())
+    copies = []
+    original_cpu = torch.Tensor.cpu
+    monkeypatch.setattr(torch.Tensor, "cpu", lambda self, *a, **k: copies.append(tuple(self.shape)) or original_cpu(self, *a, **k))
+    critic_calls = []
+    agent.policy_network.critic.register_forward_hook(lambda *args: critic_calls.append(1))
+    for deterministic in (False, True):
+        copies.clear()
+        agent.policy.act(np.zeros((3, 4), np.float32), agent.policy.initial_memory(3), deterministic)
+        assert sorted(copies) == [(3, 2), (3, 10), (3, 10)], copies
+    assert not critic_calls
 
 
 def test_learns_the_point_robot_well_above_random(tmp_path):

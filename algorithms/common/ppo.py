@@ -4,6 +4,8 @@
   time limit bootstrapped (MetaWorld's truncation is not a terminal state) and true terminations cut.
 * :func:`clipped_surrogate`: the clipped objective of PPO (Schulman et al. 2017, eq. 7), the
   ``J(theta, T)`` term of HiMeta's eq. (13).
+* :func:`value_loss`: the critic's term, squared error or Huber, optionally clipped around the
+  values that acted (the PPO2 / ``pytorch-a2c-ppo-acktr`` form SD's reference uses).
 * :func:`ppo_update`: K epochs of shuffled minibatches over a batch, with entropy bonus (HiMeta's
   ``alpha_2 E(theta)``), an optional value loss (SD trains its critic here; HiMeta trains it in the
   high level, eq. (6), so it passes no value) and gradient-norm clipping.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -29,6 +32,30 @@ class PPOConfig:
     value_coef: float = 0.0
     max_grad_norm: float | None = None
     normalize_advantages: bool = True
+    value_loss: Literal["mse", "huber"] = "mse"
+    value_clip: float | None = None
+
+
+def value_loss(value: torch.Tensor, old_value: torch.Tensor | None, returns: torch.Tensor,
+               config: PPOConfig) -> torch.Tensor:
+    """``mean(max(l(V - R), l(V_clip - R)))`` with ``V_clip = V_old + clip(V - V_old, +-value_clip)``.
+
+    ``l(e)`` is ``e^2`` (``mse``) or the Huber loss with delta 1 (``huber``: ``e^2 / 2`` for
+    ``|e| <= 1``, ``|e| - 1/2`` above). Without ``value_clip`` it is ``mean(l(V - R))``; the clipped
+    form needs the values ``V_old`` that were computed when the batch was built.
+    """
+    def error(prediction: torch.Tensor) -> torch.Tensor:
+        if config.value_loss == "huber":
+            return torch.nn.functional.huber_loss(prediction, returns, reduction="none", delta=1.0)
+        return (prediction - returns).pow(2)
+
+    loss = error(value)
+    if config.value_clip is not None:
+        if old_value is None:
+            raise ValueError("a clipped value loss needs the batch's old values ('old_values')")
+        clipped = old_value + (value - old_value).clamp(-config.value_clip, config.value_clip)
+        loss = torch.max(loss, error(clipped))
+    return loss.mean()
 
 
 def generalized_advantages(
@@ -96,7 +123,8 @@ def ppo_update(
     """Run ``config.epochs`` passes of shuffled minibatches; returns the last epoch's mean losses.
 
     ``batch`` holds flat ``[N, ...]`` tensors with at least ``old_log_prob`` and ``advantages``
-    (and ``returns`` when a value loss is used); ``evaluate`` recomputes the policy on a minibatch.
+    (and ``returns`` when a value loss is used, ``old_values`` when it is clipped); ``evaluate``
+    recomputes the policy on a minibatch.
     """
     parameters = list(parameters)
     size = batch["advantages"].shape[0]
@@ -106,7 +134,8 @@ def ppo_update(
     sums: dict[str, float] = {}
     for _ in range(config.epochs):
         sums = {}
-        chunks = torch.randperm(size, generator=generator, device=advantages.device).chunk(config.minibatches)
+        order = torch.randperm(size, generator=generator, device=generator.device).to(advantages.device)
+        chunks = order.chunk(config.minibatches)
         for indices in chunks:
             minibatch = {key: value[indices] for key, value in batch.items()}
             log_prob, entropy, value = evaluate(minibatch)
@@ -116,9 +145,9 @@ def ppo_update(
             loss = policy_loss - config.entropy_coef * entropy.mean()
             stats = {**stats, "policy_loss": policy_loss.item(), "entropy": entropy.mean().item()}
             if value is not None:
-                value_loss = (value - minibatch["returns"]).pow(2).mean()
-                loss = loss + config.value_coef * value_loss
-                stats["value_loss"] = value_loss.item()
+                critic_loss = value_loss(value, minibatch.get("old_values"), minibatch["returns"], config)
+                loss = loss + config.value_coef * critic_loss
+                stats["value_loss"] = critic_loss.item()
             optimizer.zero_grad()
             loss.backward()
             if config.max_grad_norm is not None:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
+from algorithms.common.gumbel import gumbel_softmax
 from algorithms.common.networks import mlp, soft_clip
 
 
@@ -100,9 +101,7 @@ class HighLevel(nn.Module):
     def sample(logits: torch.Tensor, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:
         """A relaxed one-hot ``y_t`` (Gumbel-softmax, the paper's ``Cat`` activation), seeded."""
-        uniform = torch.rand(logits.shape, generator=generator, device=logits.device)
-        gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
-        return torch.softmax((logits + gumbel) / temperature, dim=-1)
+        return gumbel_softmax(logits, temperature, generator)
 
 
 class Critic(nn.Module):
@@ -132,7 +131,7 @@ class IntermediateLevel(nn.Module):
         """The Gaussian before the tanh of eq. (10)."""
         mean, log_std = self.encoder(torch.cat([obs, y], dim=-1)).chunk(2, dim=-1)
         limit = self.config.z_mean_limit
-        return Normal(mean.clamp(-limit, limit), self.config.bounded_std(log_std))
+        return Normal(mean.clamp(-limit, limit), self.config.bounded_std(log_std), validate_args=False)
 
     def decode(self, ego: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Eq. (12): the ego-state at the goal time from ``(y_t, z_t, s^ego_t)``; ``y`` is ignored when
@@ -169,4 +168,4 @@ class LowLevel(nn.Module):
 
     def forward(self, obs: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> Normal:
         mean, log_std = self.net(torch.cat([obs, y, z], dim=-1)).chunk(2, dim=-1)
-        return Normal(torch.tanh(mean), self.config.bounded_std(log_std))
+        return Normal(torch.tanh(mean), self.config.bounded_std(log_std), validate_args=False)

@@ -48,6 +48,7 @@ from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
 AdvantageHorizon = Literal["episode", "trial"]
+EvalY = Literal["sample", "prob"]
 INPUT_CLIP = math.inf
 """The reference does not clip the normalised policy inputs."""
 
@@ -73,6 +74,7 @@ class SDConfig:
     normalize_policy_inputs: bool
     normalize_rewards: bool
     reward_clip: float
+    eval_y: EvalY
 
 
 class SDPolicy:
@@ -91,14 +93,17 @@ class SDPolicy:
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
-        """Deterministic acting uses ``y = q(y | h)`` and the action mean, and draws no random numbers."""
+        """Deterministic (evaluation) acting takes the action mean; its ``y`` is set by ``eval_y``: a
+        Gumbel-softmax sample from the evaluation generator (the input distribution the policy and
+        the latent normaliser were trained on; the training stream is never touched), or
+        ``q(y | h)`` itself (``prob``, a point never seen in training)."""
         agent = self.agent
-        belief = agent.encoder.belief(memory, None if deterministic else agent.act_generator)
+        belief = agent.encoder.belief(memory, agent.acting_generator(deterministic))
         latent, prob = belief.policy_latent, belief.prob
-        distribution, _ = agent.policy_network(*agent.policy_inputs(obs, latent, prob))
+        distribution = agent.policy_network.act(*agent.policy_inputs(obs, latent, prob))
         action = distribution.mean
         if not deterministic:
-            noise = torch.randn(action.shape, generator=agent.act_generator).to(agent.device)
+            noise = torch.randn(action.shape, generator=agent.act_generator, device=agent.device)
             action = action + distribution.stddev * noise
         extras = {"latent": latent.cpu().numpy(), "prob": prob.cpu().numpy()}
         return action.cpu().numpy(), extras, memory
@@ -138,15 +143,23 @@ class SDAgent:
         self.vae_optimizer = torch.optim.Adam(self.vae_parameter_groups())
         self.policy_optimizer = torch.optim.Adam(self.policy_network.parameters(), lr=config.lr_policy)
         self.normalizers = {
-            "state": RunningNormalizer(spec.obs_dim, clip=INPUT_CLIP),
-            "latent": RunningNormalizer(2 * nets.latent_dim, clip=INPUT_CLIP),
-            "prob": RunningNormalizer(nets.subtasks, clip=INPUT_CLIP),
+            "state": RunningNormalizer(spec.obs_dim, clip=INPUT_CLIP, device=self.device),
+            "latent": RunningNormalizer(2 * nets.latent_dim, clip=INPUT_CLIP, device=self.device),
+            "prob": RunningNormalizer(nets.subtasks, clip=INPUT_CLIP, device=self.device),
         }
         self.reward_scaler = ReturnScaler(config.gamma, config.reward_clip)
         self.buffer = TrialBuffer(config.buffer_episodes)
-        self.act_generator = torch.Generator().manual_seed(seed)
+        # acting draws on the learner's device (no host round trip); minibatch indices on the host
+        self.act_generator = torch.Generator(self.device).manual_seed(seed)
+        self.eval_generator = torch.Generator(self.device).manual_seed(seed + 2)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
         self.policy = SDPolicy(self)
+
+    def acting_generator(self, deterministic: bool) -> torch.Generator | None:
+        """The stream of acting's Gumbel draws: training's, evaluation's own, or none (``eval_y: prob``)."""
+        if not deterministic:
+            return self.act_generator
+        return self.eval_generator if self.config.eval_y == "sample" else None
 
     def vae_parameter_groups(self) -> list[dict]:
         """Adam groups of the VAE: everything at ``lr_vae``, or, with ``lr_decoders`` set (the literal
@@ -163,15 +176,15 @@ class SDAgent:
 
     # ------------------------------------------------------------------ inputs
     def policy_inputs(self, obs, latent, prob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The policy's inputs, normalised by the running statistics when configured, on the device."""
+        """The policy's inputs on the learner's device, normalised by the running statistics when
+        configured (the statistics live on the device too: tensors already there never leave it)."""
         inputs = {"state": obs, "latent": latent, "prob": prob}
         out = []
         for name, values in inputs.items():
-            if isinstance(values, torch.Tensor):
-                values = values.cpu()
-            tensor = self.normalizers[name](values) if self.config.normalize_policy_inputs \
-                else torch.as_tensor(values, dtype=torch.float32)
-            out.append(tensor.to(self.device))
+            if self.config.normalize_policy_inputs:
+                out.append(self.normalizers[name](values))
+            else:
+                out.append(torch.as_tensor(values, dtype=torch.float32, device=self.device))
         return out[0], out[1], out[2]
 
     # ------------------------------------------------------------------ update
@@ -227,7 +240,7 @@ class SDAgent:
             )
         batch = {"obs": states, "latent": latents, "prob": probs, "actions": actions,
                  "old_log_prob": old_log_prob, "advantages": advantages.reshape(-1),
-                 "returns": returns.reshape(-1)}
+                 "returns": returns.reshape(-1), "old_values": values.reshape(-1)}
 
         def evaluate(minibatch):
             policy, value = self.policy_network(minibatch["obs"], minibatch["latent"], minibatch["prob"])
@@ -276,6 +289,7 @@ class SDAgent:
             **{name: getattr(self, name).state_dict() for name in self._MODULES},
             "normalizers": {name: norm.state_dict() for name, norm in self.normalizers.items()},
             "act_generator": self.act_generator.get_state(),
+            "eval_generator": self.eval_generator.get_state(),
             "update_generator": self.update_generator.get_state(),
         }
 
@@ -286,4 +300,5 @@ class SDAgent:
         for name, norm in self.normalizers.items():
             norm.load_state_dict(state["normalizers"][name])
         self.act_generator.set_state(state["act_generator"])
+        self.eval_generator.set_state(state["eval_generator"])
         self.update_generator.set_state(state["update_generator"])

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal
 
+from algorithms.common.gumbel import gumbel_softmax
 from algorithms.common.networks import mlp, soft_clip
 
 
@@ -54,18 +55,11 @@ def embedding(input_dim: int, output_dim: int, activation: type[nn.Module]) -> n
     return nn.Sequential(nn.Linear(input_dim, output_dim), activation())
 
 
-def gumbel_softmax(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
-    """Soft Gumbel-softmax sample ``softmax((logits + g) / tau)``, ``g = -log(-log u)``, seeded on CPU."""
-    uniform = torch.rand(logits.shape, generator=generator).to(logits.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
-    return torch.softmax((logits + gumbel) / temperature, dim=-1)
-
-
 @dataclass
 class Belief:
     """The encoder's read-out of hidden states ``[..., H]``.
 
-    ``y`` is the Gumbel-softmax sample (or ``prob`` itself when acting deterministically);
+    ``y`` is the Gumbel-softmax sample (or ``prob`` itself when read without a generator);
     ``var`` is ``softplus(.)`` of the Gaussian head, ``logvar = log(var + 1e-20)`` (reference).
     """
 
@@ -86,7 +80,7 @@ class Belief:
 
     def sample(self, generator: torch.Generator) -> torch.Tensor:
         """``z = mu + sqrt(var + 1e-10) * eps`` (the reference's reparameterisation)."""
-        noise = torch.randn(self.mean.shape, generator=generator).to(self.mean.device)
+        noise = torch.randn(self.mean.shape, generator=generator, device=generator.device).to(self.mean.device)
         return self.mean + torch.sqrt(self.var + 1e-10) * noise
 
 
@@ -205,10 +199,22 @@ class PolicyNetwork(nn.Module):
         self.critic = mlp(3 * config.policy_embed, config.critic_hidden, 1, output_init="small")
         self.log_std = nn.Parameter(torch.zeros(action_dim))
 
-    def forward(self, obs, latent, prob) -> tuple[Normal, torch.Tensor]:
-        """(action distribution, value) for normalised inputs ``[..., dim]``."""
-        features = torch.cat([self.state_embed(obs), self.latent_embed(latent), self.prob_embed(prob)], -1)
+    def features(self, obs, latent, prob) -> torch.Tensor:
+        """The embedded inputs both heads read, for normalised inputs ``[..., dim]``."""
+        return torch.cat([self.state_embed(obs), self.latent_embed(latent), self.prob_embed(prob)], -1)
+
+    def action_distribution(self, features: torch.Tensor) -> Normal:
+        """``pi(. | features)``: a Gaussian with a state-independent, softly bounded std."""
         log_std = soft_clip(self.log_std, math.log(self.config.policy_min_std),
                             math.log(self.config.policy_max_std))
-        return Normal(self.actor(features), log_std.exp().expand(features.shape[:-1] + log_std.shape)), \
-            self.critic(features).squeeze(-1)
+        std = log_std.exp().expand(features.shape[:-1] + log_std.shape)
+        return Normal(self.actor(features), std, validate_args=False)
+
+    def act(self, obs, latent, prob) -> Normal:
+        """The action distribution alone (acting needs no value)."""
+        return self.action_distribution(self.features(obs, latent, prob))
+
+    def forward(self, obs, latent, prob) -> tuple[Normal, torch.Tensor]:
+        """(action distribution, value) for normalised inputs ``[..., dim]``."""
+        features = self.features(obs, latent, prob)
+        return self.action_distribution(features), self.critic(features).squeeze(-1)
