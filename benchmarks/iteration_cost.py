@@ -1,18 +1,22 @@
-"""Wall time of one training iteration at the paper batch, sampling vs update, for any registered method.
+"""Wall time of one training iteration at the paper batch, sampling vs update, for registered methods.
 
-    python benchmarks/iteration_cost.py [--method himeta-cd] [--iterations 3] [--device auto]
-                                        [--learner-threads 1] [--set gradient_steps=50 ...]
+    python benchmarks/iteration_cost.py [--method himeta-cd [sd ...]] [--iterations 3] [--device auto]
+                                        [--learner-threads 1] [--pipeline-groups 4] [--set KEY=VALUE ...]
 
 Paper batch: 10 ML10 train classes x 5 episodes x 500 steps, through the shared sampler with the
 method's own policy in the loop, then the method's full update (config/methods/<method>.yaml as is).
-The first iteration also builds the workers' envs and is reported separately. On a GPU node
-``--device auto`` times the learner on CUDA. ``--set KEY=VALUE`` changes a top-level hyper-parameter
-(YAML value), e.g. PEARL's ``gradient_steps`` to time a few steps instead of 4,000.
+The first iteration also builds the workers' envs and is reported separately. With several methods,
+each is timed in turn on the same machine in the same run, and the last lines give each method's
+sampling steps/s and update time as a ratio of the first method's (iterations after the first).
+On a GPU node ``--device auto`` times the learner on CUDA. ``--set KEY=VALUE`` changes a top-level
+hyper-parameter of every method given (YAML value), e.g. PEARL's ``gradient_steps`` to time a few
+steps instead of 4,000.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -25,29 +29,25 @@ from envs.sampler import ParallelSampler, available_cores
 from envs.schedule import TaskSchedule
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--method", default="himeta-cd", help="a config/methods/<method>.yaml name")
-    parser.add_argument("--iterations", type=int, default=3)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--learner-threads", type=int, default=1)
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="hyper-parameter changes")
-    args = parser.parse_args()
-    values = read_method_file(METHODS_DIR / f"{args.method}.yaml")
-    for change in args.set:
+def time_method(name: str, changes: list[str], args: argparse.Namespace,
+                parser: argparse.ArgumentParser) -> tuple[float, float]:
+    """Print each iteration of ``name``; return its mean sampling steps/s and update seconds after
+    the first iteration."""
+    values = read_method_file(METHODS_DIR / f"{name}.yaml")
+    for change in changes:
         key, _, value = change.partition("=")
         if key not in values:
-            parser.error(f"--set {change}: {key!r} is not a top-level setting of {args.method}")
+            parser.error(f"--set {change}: {key!r} is not a top-level setting of {name}")
         values[key] = yaml.safe_load(value)
-    method = method_from_values(args.method, values, f"{args.method} (+ --set {' '.join(args.set)})")
-    torch.set_num_threads(args.learner_threads)
+    method = method_from_values(name, values, f"{name} (+ --set {' '.join(changes)})")
     device = resolve_device(args.device)
     suite = ML10Suite(benchmark_seed=0)
     schedule = TaskSchedule(suite, run_seed=0, episodes_per_task=5)
     agent = method.build_agent(suite.spec, 0, device)
-    print(f"{args.method} {' '.join(args.set)}: {available_cores()} cores, device {device}, "
-          f"learner threads {args.learner_threads}")
-    with ParallelSampler(suite) as sampler:
+    print(f"{name} {' '.join(changes)}: {available_cores()} cores, device {device}, "
+          f"learner threads {args.learner_threads}, pipeline groups {args.pipeline_groups}")
+    speeds, updates = [], []
+    with ParallelSampler(suite, pipeline_groups=args.pipeline_groups) as sampler:
         for iteration in range(args.iterations):
             start = time.perf_counter()
             rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
@@ -59,7 +59,30 @@ def main() -> None:
             note = " (includes building the envs)" if iteration == 0 else ""
             print(f"iteration {iteration}: {rollout.env_steps} env steps, sampling {sampled - start:.1f} s "
                   f"({rollout.env_steps / (sampled - start):,.0f} steps/s){note}, "
-                  f"update {updated - sampled:.1f} s")
+                  f"update {updated - sampled:.1f} s", flush=True)
+            if iteration > 0 or args.iterations == 1:
+                speeds.append(rollout.env_steps / (sampled - start))
+                updates.append(updated - sampled)
+    return statistics.mean(speeds), statistics.mean(updates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--method", nargs="+", default=["himeta-cd"], help="config/methods/<method>.yaml names")
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--learner-threads", type=int, default=1)
+    parser.add_argument("--pipeline-groups", type=int, default=4, help="the sampler's (config/paper.yaml: 4)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="hyper-parameter changes")
+    args = parser.parse_args()
+    torch.set_num_threads(args.learner_threads)
+    results = {name: time_method(name, args.set, args, parser) for name in args.method}
+    if len(results) > 1:
+        first = args.method[0]
+        base_speed, base_update = results[first]
+        for name, (speed, update) in results.items():
+            print(f"{name}: sampling {speed:,.0f} steps/s = {speed / base_speed:.2f} x {first}'s; "
+                  f"update {update:.1f} s = {update / base_update:.2f} x {first}'s")
 
 
 if __name__ == "__main__":
