@@ -110,7 +110,7 @@ class GaussianPolicy:
 
         torch.manual_seed(seed)
         self.spec = spec
-        self.net = mlp(spec.obs_dim, (32, 32), spec.action_dim)
+        self.net = mlp(spec.obs_dim, (32, 32), spec.action_dim, output_init="small")
         self.log_std = nn.Parameter(torch.full((spec.action_dim,), -0.5))
         self.generator = torch.Generator().manual_seed(seed)
 

@@ -84,3 +84,13 @@ def test_deterministic_acting_draws_no_random_numbers():
     agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
     assert not torch.equal(agent.act_generator.get_state(), before)
     assert action.shape == (3, 2) and extras["y"].shape == (3, 5) and extras["z"].shape == (3, 2)
+
+
+def test_a_checkpoint_from_another_device_type_is_refused_with_the_fix():
+    """CPU and CUDA generator states are different objects: resuming across them must say so."""
+    suite = PointRobotSuite(episode_length=20)
+    config = _small(load_himeta_config(CONFIGS / "himeta-cd.yaml"))
+    state = HiMetaAgent(suite.spec, config, seed=0).state_dict()
+    state["act_generator"] = {**state["act_generator"], "device": "cuda"}
+    with pytest.raises(ValueError, match="act random stream was drawn on cuda.*resume on a cuda device"):
+        HiMetaAgent(suite.spec, config, seed=1).load_state_dict(state)

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.himeta.equations import (
@@ -205,12 +206,17 @@ class HiMetaAgent:
         with the head's dropout on it flips on most steps at initialisation)."""
         if self.config.st_labels == "sample":
             return y.argmax(-1).cpu().numpy()
+        return self.acting_logits(batch).argmax(-1).cpu().numpy()
+
+    def acting_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The HL's logits ``[B, T, K]`` on buffer episodes as acting computes them: dropout off, no
+        gradient (the module's train/eval mode is restored)."""
         training = self.high.training
         self.high.eval()
         with torch.no_grad():
             logits, _ = self.high(batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
         self.high.train(training)
-        return logits.argmax(-1).cpu().numpy()
+        return logits
 
     def goal_indices(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> np.ndarray:
         """Each step's goal state ``[B, T]`` as an index into ``s_0..s_T`` (CD, CM or ST)."""
@@ -276,11 +282,12 @@ class HiMetaAgent:
             self.high, self.critic, batch, self.value_targets(picked, obs[:, -1], batch),
             self.config.loss_weights, self.update_generator,
         )
+        # goals from the HL that produced y, before its step
+        goals = torch.as_tensor(self.goal_indices(batch, y.detach()), device=self.device)
         self.high_optimizer.zero_grad()
         hl_loss.backward()
         self.high_optimizer.step()
 
-        goals = torch.as_tensor(self.goal_indices(batch, y.detach()), device=self.device)
         ego = obs[..., self.ego]
         goal_ego = torch.gather(ego, 1, goals.unsqueeze(-1).expand(-1, -1, len(self.ego)))
         il_loss, il_stats = intermediate_level_loss(
@@ -295,13 +302,13 @@ class HiMetaAgent:
                       batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Eq. (6)'s targets for buffer episodes ``picked``: the stored returns to ``T`` plus
         ``gamma^(T - t)`` times :meth:`time_limit_values` (zero by default). ``y_{T-1}`` for the
-        bootstrap is the HL's mean ``softmax`` at the last step."""
+        bootstrap is drawn as acting draws it (Gumbel sample of the dropout-free logits), the kind
+        of ``y`` PPO's bootstrap gets from the stored rollout."""
         returns = self.tensor(self.buffer.returns[picked])
         if self.config.time_limit == "terminal":
             return returns
-        with torch.no_grad():
-            logits, _ = self.high(batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
-        last = self.time_limit_values(last_obs, torch.softmax(logits[:, -1], -1))
+        last_y = self.high.sample(self.acting_logits(batch)[:, -1], self.update_generator)
+        last = self.time_limit_values(last_obs, last_y)
         steps = returns.shape[-1]
         powers = self.config.gamma ** torch.arange(steps, 0, -1, dtype=returns.dtype, device=self.device)
         return returns + powers * last.unsqueeze(-1)
@@ -339,15 +346,15 @@ class HiMetaAgent:
             "intermediate_optimizer": self.intermediate_optimizer.state_dict(),
             "low_optimizer": self.low_optimizer.state_dict(),
             "normalizer": self.normalizer.state_dict(), "buffer": self.buffer.state_dict(),
-            "act_generator": self.act_generator.get_state(),
-            "update_generator": self.update_generator.get_state(),
-            "eval_generator": self.eval_generator.get_state(),
+            "act_generator": generator_state(self.act_generator),
+            "update_generator": generator_state(self.update_generator),
+            "eval_generator": generator_state(self.eval_generator),
         }
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("high", "critic", "intermediate", "low", "high_optimizer",
                      "intermediate_optimizer", "low_optimizer", "normalizer", "buffer"):
             getattr(self, name).load_state_dict(state[name])
-        self.act_generator.set_state(state["act_generator"])
-        self.update_generator.set_state(state["update_generator"])
-        self.eval_generator.set_state(state["eval_generator"])
+        restore_generator(self.act_generator, state["act_generator"], "act")
+        restore_generator(self.update_generator, state["update_generator"], "update")
+        restore_generator(self.eval_generator, state["eval_generator"], "eval")

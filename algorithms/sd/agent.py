@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.sd.buffer import TrialBuffer
@@ -288,9 +289,9 @@ class SDAgent:
         return {
             **{name: getattr(self, name).state_dict() for name in self._MODULES},
             "normalizers": {name: norm.state_dict() for name, norm in self.normalizers.items()},
-            "act_generator": self.act_generator.get_state(),
-            "eval_generator": self.eval_generator.get_state(),
-            "update_generator": self.update_generator.get_state(),
+            "act_generator": generator_state(self.act_generator),
+            "eval_generator": generator_state(self.eval_generator),
+            "update_generator": generator_state(self.update_generator),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -299,6 +300,6 @@ class SDAgent:
             getattr(self, name).load_state_dict(state[name])
         for name, norm in self.normalizers.items():
             norm.load_state_dict(state["normalizers"][name])
-        self.act_generator.set_state(state["act_generator"])
-        self.eval_generator.set_state(state["eval_generator"])
-        self.update_generator.set_state(state["update_generator"])
+        restore_generator(self.act_generator, state["act_generator"], "act")
+        restore_generator(self.eval_generator, state["eval_generator"], "eval")
+        restore_generator(self.update_generator, state["update_generator"], "update")
