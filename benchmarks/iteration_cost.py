@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--pipeline-groups", type=int, default=4, help="the sampler's (config/paper.yaml: 4)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="hyper-parameter changes")
     args = parser.parse_args()
+    if args.iterations < 1 or args.pipeline_groups < 1:
+        parser.error("--iterations and --pipeline-groups must be >= 1")
     torch.set_num_threads(args.learner_threads)
     results = {name: time_method(name, args.set, args, parser) for name in args.method}
     if len(results) > 1:
