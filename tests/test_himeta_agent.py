@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pandas as pd
+import torch
 import pytest
 from helpers import assert_short_ml10_run_resumes, run_training
 
@@ -94,3 +95,16 @@ def test_a_checkpoint_from_another_device_type_is_refused_with_the_fix():
     state["act_generator"] = {**state["act_generator"], "device": "cuda"}
     with pytest.raises(ValueError, match="act random stream was drawn on cuda.*resume on a cuda device"):
         HiMetaAgent(suite.spec, config, seed=1).load_state_dict(state)
+
+
+def test_a_checkpoint_with_bare_generator_states_still_resumes():
+    """Checkpoints written before generator devices were recorded hold bare CPU state tensors."""
+    suite = PointRobotSuite(episode_length=20)
+    config = _small(load_himeta_config(CONFIGS / "himeta-cd.yaml"))
+    source = HiMetaAgent(suite.spec, config, seed=0)
+    state = source.state_dict()
+    for name in ("act_generator", "update_generator", "eval_generator"):
+        state[name] = state[name]["state"]
+    target = HiMetaAgent(suite.spec, config, seed=1)
+    target.load_state_dict(state)
+    assert torch.equal(target.act_generator.get_state(), source.act_generator.get_state())

@@ -15,8 +15,18 @@ def generator_state(generator: torch.Generator) -> dict:
     return {"device": generator.device.type, "state": generator.get_state()}
 
 
-def restore_generator(generator: torch.Generator, saved: dict, name: str) -> None:
-    """Set ``generator`` to ``saved`` (from :func:`generator_state`), refusing another device type."""
+CPU_STATE_BYTES = 5056
+"""Size of a CPU (Mersenne Twister) generator state; a CUDA generator's is 16 bytes (seed, offset)."""
+
+
+def restore_generator(generator: torch.Generator, saved: dict | torch.Tensor, name: str) -> None:
+    """Set ``generator`` to ``saved`` (from :func:`generator_state`), refusing another device type.
+
+    A bare state tensor (checkpoints written before the device was recorded) is recognised by its
+    size: a CPU state is :data:`CPU_STATE_BYTES` long, a CUDA one is not.
+    """
+    if isinstance(saved, torch.Tensor):
+        saved = {"device": "cpu" if saved.numel() == CPU_STATE_BYTES else "cuda", "state": saved}
     if saved["device"] != generator.device.type:
         raise ValueError(
             f"the checkpoint's {name} random stream was drawn on {saved['device']}, this agent's is on "
