@@ -2,6 +2,7 @@
 
     python benchmarks/iteration_cost.py [--method himeta-cd [sd ...]] [--iterations 3] [--device auto]
                                         [--learner-threads 1] [--pipeline-groups 4] [--set KEY=VALUE ...]
+                                        [--sampling-only]
 
 Paper batch: 10 ML10 train classes x 5 episodes x 500 steps, through the shared sampler with the
 method's own policy in the loop, then the method's full update (config/methods/<method>.yaml as is).
@@ -52,7 +53,8 @@ def time_method(name: str, changes: list[str], args: argparse.Namespace,
             start = time.perf_counter()
             rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
             sampled = time.perf_counter()
-            agent.update(rollout, iteration)
+            if not args.sampling_only:
+                agent.update(rollout, iteration)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             updated = time.perf_counter()
@@ -74,6 +76,8 @@ def main() -> None:
     parser.add_argument("--learner-threads", type=int, default=1)
     parser.add_argument("--pipeline-groups", type=int, default=4, help="the sampler's (config/paper.yaml: 4)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="hyper-parameter changes")
+    parser.add_argument("--sampling-only", action="store_true",
+                        help="skip the updates (time the sampler with the untrained policy)")
     args = parser.parse_args()
     if args.iterations < 1 or args.pipeline_groups < 1:
         parser.error("--iterations and --pipeline-groups must be >= 1")
@@ -83,8 +87,8 @@ def main() -> None:
         first = args.method[0]
         base_speed, base_update = results[first]
         for name, (speed, update) in results.items():
-            print(f"{name}: sampling {speed:,.0f} steps/s = {speed / base_speed:.2f} x {first}'s; "
-                  f"update {update:.1f} s = {update / base_update:.2f} x {first}'s")
+            updates = "" if args.sampling_only else f"; update {update:.1f} s = {update / base_update:.2f} x {first}'s"
+            print(f"{name}: sampling {speed:,.0f} steps/s = {speed / base_speed:.2f} x {first}'s{updates}")
 
 
 if __name__ == "__main__":
