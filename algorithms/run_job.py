@@ -16,9 +16,7 @@ import logging
 import time
 from pathlib import Path
 
-import torch
-
-from algorithms.device import resolve_device
+from algorithms.device import configure_learner, resolve_device
 from algorithms.manifest import build_manifest
 from algorithms.registry import method_from_values
 from algorithms.run_lock import run_lock
@@ -74,7 +72,7 @@ def _train(job: TrainingJob, paths: RunPaths, num_workers: int, stop: StopReques
            log: logging.Logger) -> Path:
     method = method_from_values(job.method, job.method_values, f"method {job.method!r}")
     device = resolve_device(job.device)
-    torch.set_num_threads(job.learner_threads)
+    configure_learner(job.learner_threads)
     started = time.perf_counter()
     suite = build_suite(job.benchmark, benchmark_seed=job.benchmark_seed, episode_length=job.episode_length)
     log.info("run %s | method %s (%s) | seed %d | device %s | %d sampler workers | %s(seed=%d) ready "

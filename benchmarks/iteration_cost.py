@@ -23,7 +23,7 @@ import time
 import torch
 import yaml
 
-from algorithms.device import resolve_device
+from algorithms.device import configure_learner, resolve_device
 from algorithms.registry import METHODS_DIR, method_from_values, read_method_file
 from envs.ml10 import ML10Suite
 from envs.sampler import ParallelSampler, available_cores
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.iterations < 1 or args.pipeline_groups < 1:
         parser.error("--iterations and --pipeline-groups must be >= 1")
-    torch.set_num_threads(args.learner_threads)
+    configure_learner(args.learner_threads)
     results = {name: time_method(name, args.set, args, parser) for name in args.method}
     if len(results) > 1:
         first = args.method[0]
