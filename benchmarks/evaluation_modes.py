@@ -1,6 +1,7 @@
 """One trained checkpoint, evaluated under several evaluation settings, on the run's own test variants.
 
-    python benchmarks/evaluation_modes.py RUN_DIR [--checkpoint PATH] [--modes eval_y=sample eval_y=onehot ...]
+    python benchmarks/evaluation_modes.py RUN_DIR [--checkpoint PATH]
+                                          [--modes eval_y=sample eval_y=onehot ...]
 
 ``RUN_DIR`` is a finished run (``results/runs/<method>/seed_<s>/<run id>``; its ``manifest.json`` holds
 every setting); the checkpoint defaults to ``checkpoints/<method>/seed_<s>/<run id>.pt``. Each mode
@@ -39,14 +40,17 @@ def main() -> None:
         parser.error(f"{manifest} does not exist: RUN_DIR must be a finished run folder")
     job = json.loads(manifest.read_text())["config"]
     run_id = args.run_dir.name
-    checkpoint = args.checkpoint or Path("checkpoints") / job["method"] / f"seed_{job['seed']}" / f"{run_id}.pt"
+    default_checkpoint = Path("checkpoints") / job["method"] / f"seed_{job['seed']}" / f"{run_id}.pt"
+    checkpoint = args.checkpoint or default_checkpoint
     if not checkpoint.exists():
         parser.error(f"checkpoint {checkpoint} does not exist (give --checkpoint)")
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")["agent"]
     torch.set_num_threads(1)
-    suite = build_suite(job["benchmark"], benchmark_seed=job["benchmark_seed"], episode_length=job["episode_length"])
-    schedule = TaskSchedule(suite, run_seed=job["seed"], episodes_per_task=job["training"]["episodes_per_task"],
-                            trials_per_class=job["training"]["trials_per_class"])
+    suite = build_suite(job["benchmark"], benchmark_seed=job["benchmark_seed"],
+                        episode_length=job["episode_length"])
+    training = job["training"]
+    schedule = TaskSchedule(suite, run_seed=job["seed"], episodes_per_task=training["episodes_per_task"],
+                            trials_per_class=training["trials_per_class"])
     evaluation = job["evaluation"]
     trials = schedule.evaluation_trials(all_classes(suite), evaluation["variants_per_class"],
                                         evaluation["episodes_per_variant"])

@@ -70,7 +70,8 @@ def time_method(name: str, changes: list[str], args: argparse.Namespace,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--method", nargs="+", default=["himeta-cd"], help="config/methods/<method>.yaml names")
+    parser.add_argument("--method", nargs="+", default=["himeta-cd"],
+                        help="config/methods/<method>.yaml names")
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--learner-threads", type=int, default=1)
@@ -87,7 +88,8 @@ def main() -> None:
         first = args.method[0]
         base_speed, base_update = results[first]
         for name, (speed, update) in results.items():
-            updates = "" if args.sampling_only else f"; update {update:.1f} s = {update / base_update:.2f} x {first}'s"
+            updates = ("" if args.sampling_only
+                       else f"; update {update:.1f} s = {update / base_update:.2f} x {first}'s")
             print(f"{name}: sampling {speed:,.0f} steps/s = {speed / base_speed:.2f} x {first}'s{updates}")
 
 

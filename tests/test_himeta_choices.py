@@ -28,7 +28,8 @@ REFERENCE_REWARD_SCALE = 0.1  # himeta-reference.md section 7: r <- 0.1 g(r), no
 
 def _agent(suite, variant: str = "cd", **changes):
     values = {**read_method_file(METHODS_DIR / f"himeta-{variant}.yaml"), **changes}
-    return method_from_values(f"himeta-{variant}", values, "test").build_agent(suite.spec, 0, torch.device("cpu"))
+    method = method_from_values(f"himeta-{variant}", values, "test")
+    return method.build_agent(suite.spec, 0, torch.device("cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,8 @@ def data():
 
 def _episodes(rollout):
     n = rollout.rewards.shape[0] * rollout.rewards.shape[1]
-    return (rollout.observations.reshape(n, EPISODE_LENGTH + 1, -1), rollout.actions.reshape(n, EPISODE_LENGTH, -1),
+    return (rollout.observations.reshape(n, EPISODE_LENGTH + 1, -1),
+            rollout.actions.reshape(n, EPISODE_LENGTH, -1),
             rollout.rewards.reshape(n, EPISODE_LENGTH))
 
 
@@ -101,11 +103,13 @@ def test_value_term_at_initialisation_is_within_the_references_ratio_to_the_regu
         with torch.no_grad():
             _, stats, _ = high_level_loss(agent.high, agent.critic, batch, targets, weights,
                                           torch.Generator().manual_seed(0))
-        regularisers = weights.entropy * stats["hl_entropy_loss"] + weights.occupancy * stats["hl_occupancy_loss"]
+        regularisers = (weights.entropy * stats["hl_entropy_loss"]
+                        + weights.occupancy * stats["hl_occupancy_loss"])
         return weights.value * stats["hl_value_loss"] / regularisers
 
     _, _, raw_rewards = _episodes(rollout)
-    reference_rewards = agent.tensor(REFERENCE_REWARD_SCALE * shaped_reward(raw_rewards, agent.config.reward_shaping_a))
+    shaped = shaped_reward(raw_rewards, agent.config.reward_shaping_a)
+    reference_rewards = agent.tensor(REFERENCE_REWARD_SCALE * shaped)
     reference_returns, _ = agent_module.generalized_advantages(
         reference_rewards, torch.zeros_like(reference_rewards), reference_rewards.new_zeros(size),
         agent.config.gamma, 1.0)
@@ -139,7 +143,8 @@ def test_evaluation_y_is_a_seeded_gumbel_sample_that_leaves_the_training_stream_
 def test_a_log_std_at_its_bound_still_gets_a_gradient(module):
     config = HiMetaNetworkConfig()
     torch.manual_seed(0)
-    obs, y, z = torch.randn(16, 39), torch.softmax(torch.randn(16, config.categories), -1), torch.rand(16, 4) - 0.5
+    obs, z = torch.randn(16, 39), torch.rand(16, 4) - 0.5
+    y = torch.softmax(torch.randn(16, config.categories), -1)
     if module == "low":
         net, head = LowLevel(39, 4, config), None
         head = net.net[-1]
@@ -189,7 +194,8 @@ def test_critic_targets_and_advantages_use_the_same_time_limit_rule(data, monkey
     obs = agent.normalize(agent.buffer.obs[:size])
     batch = {"obs": obs[:, :-1], "next_obs": obs[:, 1:], "actions": agent.tensor(agent.buffer.actions[:size]),
              "rewards": agent.tensor(agent.buffer.rewards[:size])}
-    extra = agent.value_targets(np.arange(size), obs[:, -1], batch) - agent.tensor(agent.buffer.returns[:size])
+    stored = agent.tensor(agent.buffer.returns[:size])
+    extra = agent.value_targets(np.arange(size), obs[:, -1], batch) - stored
     if time_limit == "terminal":  # the critic's targets are the returns to T: GAE must not bootstrap
         assert not gae_bootstrap.any()
     else:

@@ -152,7 +152,11 @@ def test_acting_keeps_its_tensors_on_the_learners_device_and_skips_the_critic(mo
     assert all(norm.device == agent.device for norm in agent.normalizers.values())
     copies = []
     original_cpu = torch.Tensor.cpu
-    monkeypatch.setattr(torch.Tensor, "cpu", lambda self, *a, **k: copies.append(tuple(self.shape)) or original_cpu(self, *a, **k))
+    def counting_cpu(self, *args, **kwargs):
+        copies.append(tuple(self.shape))
+        return original_cpu(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
     critic_calls = []
     agent.policy_network.critic.register_forward_hook(lambda *args: critic_calls.append(1))
     for deterministic in (False, True):
