@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from algorithms.common.trial_belief import latent_sac_inputs
 from algorithms.registry import METHODS_DIR, method_from_values, read_method_file
 from envs.rollout import Rollout
 from envs.schedule import TaskSchedule
@@ -206,7 +207,7 @@ def _context_z(agent, batch, context, generator):
     mean, variance = agent.encoder.posterior(context)
     kl = kl_to_standard_normal(mean, variance).sum().item()
     z = sample_gaussian(mean, variance, generator)
-    return kl, agent.sac_inputs(batch, z)
+    return kl, latent_sac_inputs(batch, z)
 
 
 def pearl_harness(agent, rollout: Rollout) -> Harness:

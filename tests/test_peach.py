@@ -16,6 +16,7 @@ import yaml
 from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
+from algorithms.common.trial_belief import latent_sac_inputs
 from algorithms.peach.agent import PEACHAgent
 from algorithms.peach.config import load_peach_config, peach_config
 from algorithms.peach.goals import hindsight_goal_steps, subgoal_reward
@@ -221,7 +222,7 @@ def test_the_encoder_learns_only_from_the_top_critic_and_the_kl():
     batch, context = agent.top_batch()
     mean, variance = agent.encoder.posterior(context)
     z = mean + variance.sqrt() * torch.randn(mean.shape)
-    critic, actor, following = agent.sac_inputs(batch, z)
+    critic, actor, following = latent_sac_inputs(batch, z)
     top = agent.top
     sample = top.policy.rsample(actor, torch.Generator().manual_seed(0))
     min_q = top.min_q(actor, sample.action)
@@ -346,3 +347,24 @@ def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path
         tmp_path, lambda spec: PEACHAgent(spec, config, seed=1), terms)
     assert list(log["buffer_episodes"]) == [20, 40, 60]
     assert evaluation["return"].notna().all()
+
+
+def test_peach_composes_shared_pieces_and_uses_no_pearl_code():
+    """A change inside PEARL must not silently change PEACH: PEACH imports nothing from
+    ``algorithms.pearl`` and none of its attributes is a PEARL function."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import algorithms.peach.agent
+    import algorithms.peach.policy
+    from algorithms.pearl.agent import PEARLAgent, PEARLPolicy
+
+    for path in sorted(Path(algorithms.peach.agent.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("algorithms.pearl"), f"{path.name} imports {node.module}"
+    pearl = {id(member) for cls in (PEARLAgent, PEARLPolicy) for _, member in inspect.getmembers(cls)}
+    for cls in (algorithms.peach.agent.PEACHAgent, algorithms.peach.policy.PEACHPolicy):
+        borrowed = [name for name, member in vars(cls).items() if id(member) in pearl and callable(member)]
+        assert not borrowed, f"{cls.__name__} borrows PEARL's {borrowed}"

@@ -16,6 +16,7 @@ from helpers import assert_short_ml10_run_resumes, run_training
 
 from algorithms.common.context import context_features
 from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
+from algorithms.common.trial_belief import latent_sac_inputs
 from algorithms.pearl.agent import PEARLAgent
 from algorithms.pearl.config import load_pearl_config, pearl_config
 from algorithms.registry import load_method
@@ -86,7 +87,7 @@ def test_only_the_q_loss_and_the_kl_reach_the_encoder():
     batch, context = agent.sample_batch()
     mean, variance = agent.encoder.posterior(context)
     z = mean + variance.sqrt() * torch.randn(mean.shape)
-    critic, actor, following = agent.sac_inputs(batch, z)
+    critic, actor, following = latent_sac_inputs(batch, z)
     sac = agent.sac
     sample = sac.policy.rsample(actor, torch.Generator().manual_seed(0))
     min_q = sac.min_q(actor, sample.action)

@@ -103,6 +103,12 @@ class TanhGaussianPolicy(nn.Module):
             return torch.tanh(self(x)[0])
         return self.rsample(x, generator).action
 
+    def mean_and_sample(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(tanh(mean), a sample)`` from one forward pass; the sample draws as :meth:`rsample` does."""
+        mean, log_std = self(x)
+        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        return torch.tanh(mean), torch.tanh(mean + log_std.exp() * noise)
+
 
 class QFunction(nn.Module):
     """``Q(x, a)``: a ReLU MLP on the concatenation."""

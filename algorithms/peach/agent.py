@@ -37,23 +37,17 @@ from algorithms.common.context import (
     sample_gaussian,
 )
 from algorithms.common.sac import SoftActorCritic
+from algorithms.common.trial_belief import latent_sac_inputs, task_id
 from algorithms.peach.config import PEACHConfig
 from algorithms.peach.goals import SubgoalSpace
 from algorithms.peach.policy import PEACHPolicy
 from algorithms.peach.replay import HierarchyReplay
-from algorithms.pearl.agent import PEARLAgent
 from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
 
 class PEACHAgent:
     """PEACH: PEARL's context variable at the top of a multi-level goal-conditioned hierarchy."""
-
-    # PEARL's helpers, reused as they are: evaluation z generators fixed by (seed, episode), stable
-    # task ids, and the ``(critic, actor, next)`` inputs in which only the critic's z keeps its gradient.
-    evaluation_generator = PEARLAgent.evaluation_generator
-    task_id = PEARLAgent.task_id
-    sac_inputs = PEARLAgent.sac_inputs
 
     def __init__(self, spec: EnvSpec, config: PEACHConfig, seed: int,
                  device: torch.device = torch.device("cpu")) -> None:
@@ -90,7 +84,7 @@ class PEACHAgent:
     def update(self, rollout: Rollout, iteration: int) -> dict[str, float]:
         prior = rollout.extras["prior_z"][:, :, 0]  # [trial, episode]: the episode's z source
         for i, trial in enumerate(rollout.trials):
-            self.replay.add_trial(self.task_id(trial.class_name, trial.variant), rollout.observations[i],
+            self.replay.add_trial(task_id(self.task_ids, trial.class_name, trial.variant), rollout.observations[i],
                                   rollout.actions[i], rollout.rewards[i], rollout.extras["subgoals"][i],
                                   rollout.extras["tested"][i], context=prior[i])
         sums: dict[str, float] = {}
@@ -128,7 +122,7 @@ class PEACHAgent:
         mean, variance = self.encoder.posterior(context)
         kl = kl_to_standard_normal(mean, variance).sum()  # summed over tasks: Algorithm 1's sum_i L_KL^i
         z = sample_gaussian(mean, variance, self.update_generator)
-        critic_inputs, actor_inputs, next_inputs = self.sac_inputs(batch, z)
+        critic_inputs, actor_inputs, next_inputs = latent_sac_inputs(batch, z)
         stats = self.top.update(
             critic_inputs, actor_inputs, next_inputs, batch["actions"].reshape(-1, self.space.dim),
             batch["rewards"].reshape(-1), self.update_generator, terminated=batch["terminated"].reshape(-1),

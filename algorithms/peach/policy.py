@@ -1,10 +1,11 @@
 """PEACH acting through the shared sampler: z on top, subgoals down the hierarchy, env actions at the bottom.
 
-The belief over z follows PEARL's protocol exactly by delegating to :class:`PEARLPolicy`
-(``memory_scope = "trial"``: beliefs reset at every new trial; training uses the prior for the
-first ``prior_episodes`` episodes, then the posterior of the trial so far; evaluation uses the prior
-for episode 0, then the posterior; evaluation z noise comes from a generator fixed by
-(seed, episode), so deterministic acting draws nothing from the training streams).
+The belief over z follows PEARL's protocol through the shared
+:class:`~algorithms.common.trial_belief.TrialBelief` (``memory_scope = "trial"``: beliefs reset at
+every new trial; training uses the prior for the first ``prior_episodes`` episodes, then the
+posterior of the trial so far; evaluation uses the prior for episode 0, then the posterior;
+evaluation z noise comes from a generator fixed by (seed, episode), so deterministic acting draws
+nothing from the training streams). PEARL composes the same piece; neither uses the other's code.
 
 At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the top down:
 
@@ -29,8 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from algorithms.common.context import GaussianBelief, sample_gaussian
-from algorithms.pearl.agent import PEARLMemory, PEARLPolicy
+from algorithms.common.trial_belief import BeliefMemory, TrialBelief
 from envs.policy import Transition
 
 if TYPE_CHECKING:
@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PEACHMemory:
-    """PEARL's per-slot belief memory, the env step within the episode, and the subgoals in force."""
+    """The per-slot trial belief, the env step within the episode, and the subgoals in force."""
 
-    context: PEARLMemory
+    context: BeliefMemory
     step: int
     subgoals: np.ndarray  # [B, levels - 1, G]: subgoals[:, i] is level i's goal
     tested: np.ndarray  # [B, levels - 1]: level i's goal is a test
@@ -54,7 +54,9 @@ class PEACHPolicy:
 
     def __init__(self, agent: PEACHAgent) -> None:
         self.agent = agent
-        self.belief = PEARLPolicy(agent)  # the trial-scoped z protocol, reused as is
+        config = agent.config
+        self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
+                                  config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
 
     def initial_memory(self, batch_size: int) -> PEACHMemory:
         agent = self.agent
@@ -66,30 +68,18 @@ class PEACHPolicy:
         return PEACHMemory(self.belief.start_episode(memory.context, first_in_trial), 0,
                            np.zeros_like(memory.subgoals), np.zeros_like(memory.tested))
 
-    def draw_z(self, context: PEARLMemory, batch_size: int, deterministic: bool) -> PEARLMemory:
-        """The episode's z, drawn at its first action, as :meth:`PEARLPolicy.act` draws it."""
-        agent = self.agent
-        if context.z is not None:
-            return context
-        prior = self.belief.uses_prior(context.episode, deterministic)
-        mean, variance = (GaussianBelief.prior(batch_size, agent.config.latent_dim, agent.device)
-                          if prior else context.belief).distribution()
-        generator = agent.evaluation_generator(context.episode) if deterministic else agent.act_generator
-        return dataclasses.replace(context, z=sample_gaussian(mean, variance, generator))
-
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: PEACHMemory, deterministic: bool):
         agent = self.agent
-        context = self.draw_z(memory.context, len(obs), deterministic)
+        context = self.belief.with_z(memory.context, len(obs), deterministic)
         state = torch.as_tensor(obs, dtype=torch.float32, device=agent.device)
 
         def level_action(level: int, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
             policy, inputs = agent.levels[level].policy, torch.cat([state, condition], -1)
-            mean = policy.act(inputs, True, agent.act_generator).cpu().numpy()
             if deterministic:
-                return mean
-            sample = policy.act(inputs, False, agent.act_generator).cpu().numpy()
-            return np.where(under_test[:, None], mean, sample)
+                return policy.act(inputs, True, agent.act_generator).cpu().numpy()
+            mean, sample = policy.mean_and_sample(inputs, agent.act_generator)
+            return np.where(under_test[:, None], mean.cpu().numpy(), sample.cpu().numpy())
 
         def goal(level: int) -> torch.Tensor:
             return torch.as_tensor(subgoals[:, level], device=agent.device)
@@ -115,6 +105,7 @@ class PEACHPolicy:
         draws = torch.rand(batch_size, generator=self.agent.act_generator).numpy()
         return draws < self.agent.config.subgoal_test_fraction
 
+    @torch.inference_mode()
     def observe(self, memory: PEACHMemory, transition: Transition) -> PEACHMemory:
-        """Fold the env transition into the belief (PEARL's context ``(s, a, r[, s'])``)."""
+        """Fold the env transition into the trial's belief (the context ``(s, a, r[, s'])``)."""
         return dataclasses.replace(memory, context=self.belief.observe(memory.context, transition))

@@ -25,7 +25,6 @@ critic and the information bottleneck; V, the target V and the policy see ``z`` 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +32,6 @@ import torch
 
 from algorithms.common.context import (
     ContextEncoder,
-    GaussianBelief,
     TaskEpisodeBuffer,
     context_dim,
     context_features,
@@ -41,6 +39,7 @@ from algorithms.common.context import (
     sample_gaussian,
 )
 from algorithms.common.sac import SACConfig, SoftActorCritic
+from algorithms.common.trial_belief import BeliefMemory, TrialBelief, latent_sac_inputs, task_id
 from envs.policy import Transition
 from envs.rollout import Rollout
 from envs.suite import EnvSpec
@@ -72,59 +71,37 @@ class PEARLConfig:
             raise ValueError("PEARL settings gradient_steps and kl_lambda must be >= 0")
 
 
-@dataclass(frozen=True)
-class PEARLMemory:
-    """Per-slot belief of the current trial, the episode index, and the episode's z (once drawn)."""
-
-    belief: GaussianBelief
-    episode: int
-    z: torch.Tensor | None = None
-
-
 class PEARLPolicy:
-    """The acting side of :class:`PEARLAgent`, batched over env slots."""
+    """The acting side of :class:`PEARLAgent`, batched over env slots: the shared trial belief
+    (:class:`~algorithms.common.trial_belief.TrialBelief`) and SAC's policy on ``[obs, z]``."""
 
     memory_scope = "trial"
 
     def __init__(self, agent: PEARLAgent) -> None:
         self.agent = agent
+        config = agent.config
+        self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
+                                  config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
 
-    def initial_memory(self, batch_size: int) -> PEARLMemory:
-        agent = self.agent
-        return PEARLMemory(GaussianBelief.prior(batch_size, agent.config.latent_dim, agent.device), -1)
+    def initial_memory(self, batch_size: int) -> BeliefMemory:
+        return self.belief.initial_memory(batch_size)
 
-    def start_episode(self, memory: PEARLMemory, first_in_trial: bool) -> PEARLMemory:
-        if first_in_trial:
-            return dataclasses.replace(self.initial_memory(memory.belief.precision_sum.shape[0]), episode=0)
-        return PEARLMemory(memory.belief, memory.episode + 1)
-
-    def uses_prior(self, episode: int, deterministic: bool) -> bool:
-        """Which belief the episode acts with (see the module docstring)."""
-        return episode == 0 if deterministic else episode < self.agent.config.prior_episodes
+    def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
+        return self.belief.start_episode(memory, first_in_trial)
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: PEARLMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: BeliefMemory, deterministic: bool):
         agent = self.agent
-        prior = self.uses_prior(memory.episode, deterministic)
-        if memory.z is None:
-            mean, variance = (GaussianBelief.prior(len(obs), agent.config.latent_dim, agent.device)
-                              if prior else memory.belief).distribution()
-            generator = agent.evaluation_generator(memory.episode) if deterministic else agent.act_generator
-            memory = dataclasses.replace(memory, z=sample_gaussian(mean, variance, generator))
+        memory = self.belief.with_z(memory, len(obs), deterministic)
         inputs = torch.cat([torch.as_tensor(obs, dtype=torch.float32, device=agent.device), memory.z], -1)
         action = agent.sac.policy.act(inputs, deterministic, agent.act_generator)
+        prior = self.belief.uses_prior(memory.episode, deterministic)
         extras = {"z": memory.z.cpu().numpy(), "prior_z": np.full(len(obs), prior)}
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: PEARLMemory, transition: Transition) -> PEARLMemory:
-        agent = self.agent
-        device = agent.device
-        next_obs = transition.next_obs if agent.config.use_next_obs_in_context else None
-        features = torch.as_tensor(
-            context_features(transition.obs, transition.action, transition.reward, next_obs), device=device
-        )
-        return dataclasses.replace(memory, belief=memory.belief.add(*agent.encoder(features)))
+    def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
+        return self.belief.observe(memory, transition)
 
 
 class PEARLAgent:
@@ -149,20 +126,11 @@ class PEARLAgent:
         self.update_generator = torch.Generator().manual_seed(seed + 1)
         self.policy = PEARLPolicy(self)
 
-    def evaluation_generator(self, episode: int) -> torch.Generator:
-        """A fresh generator for evaluation z draws: a fixed function of (seed, episode index)."""
-        state = np.random.SeedSequence(self.seed, spawn_key=(1, episode)).generate_state(1)[0]
-        return torch.Generator().manual_seed(int(state))
-
-    def task_id(self, class_name: str, variant: int) -> int:
-        """A stable integer per (class, variant), assigned in order of first appearance."""
-        return self.task_ids.setdefault(f"{class_name}/{variant}", len(self.task_ids))
-
     # ------------------------------------------------------------------ update
     def update(self, rollout: Rollout, iteration: int) -> dict[str, float]:
         prior = rollout.extras["prior_z"][:, :, 0]  # [trial, episode]: the episode's z source
         for i, trial in enumerate(rollout.trials):
-            self.buffer.add_trial(self.task_id(trial.class_name, trial.variant), rollout.observations[i],
+            self.buffer.add_trial(task_id(self.task_ids, trial.class_name, trial.variant), rollout.observations[i],
                                   rollout.actions[i], rollout.rewards[i], context=prior[i])
         sums: dict[str, float] = {}
         for _ in range(self.config.gradient_steps):
@@ -185,22 +153,12 @@ class PEARLAgent:
         context = context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
         return {key: self._tensor(value) for key, value in rl.items()}, self._tensor(context)
 
-    def sac_inputs(self, batch: dict[str, torch.Tensor], z: torch.Tensor):
-        """``(critic, actor, next)`` inputs ``[M*B, obs+latent]``: only the critic's z keeps its gradient."""
-        tasks, size = batch["obs"].shape[:2]
-        z = z[:, None, :].expand(tasks, size, z.shape[-1])
-
-        def flat(obs: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
-            return torch.cat([obs, latent], -1).reshape(tasks * size, -1)
-
-        return flat(batch["obs"], z), flat(batch["obs"], z.detach()), flat(batch["next_obs"], z.detach())
-
     def gradient_step(self) -> dict[str, float]:
         batch, context = self.sample_batch()
         mean, variance = self.encoder.posterior(context)
         kl = kl_to_standard_normal(mean, variance).sum()  # summed over tasks (garage, oyster)
         z = sample_gaussian(mean, variance, self.update_generator)
-        critic_inputs, actor_inputs, next_inputs = self.sac_inputs(batch, z)
+        critic_inputs, actor_inputs, next_inputs = latent_sac_inputs(batch, z)
         stats = self.sac.update(
             critic_inputs, actor_inputs, next_inputs, batch["actions"].reshape(-1, self.spec.action_dim),
             batch["rewards"].reshape(-1), self.update_generator,

@@ -1,0 +1,102 @@
+"""PEARL's trial-scoped belief over the context variable ``z``, for every method that acts with one.
+
+PEARL (Rakelly et al. 2019) and PEACH both condition their (top-level) policy on ``z`` and share
+this protocol; each composes it, so neither depends on the other's code:
+
+* memory per env slot: the :class:`GaussianBelief` of the current trial (reset at every new trial),
+  the episode index in the trial, and the episode's ``z`` once drawn (:class:`BeliefMemory`);
+* the episode's ``z`` is drawn when its first action is taken: in training (stochastic acting) from
+  the prior ``N(0, I)`` for the first ``prior_episodes`` episodes, then from the posterior of every
+  transition of the trial so far; in evaluation (deterministic acting) from the prior for episode 0,
+  then the posterior (PEARL's Algorithm 2), with noise from :func:`evaluation_z_generator`, so
+  evaluation never moves the training streams;
+* after each step the transition's context features are folded into the belief.
+
+Also here: the stable task ids both agents key their replay by, and the SAC inputs ``[obs, z]`` in
+which only the critic's ``z`` carries the encoder's gradient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from algorithms.common.context import ContextEncoder, GaussianBelief, context_features, sample_gaussian
+from envs.policy import Transition
+
+
+@dataclass(frozen=True)
+class BeliefMemory:
+    """Per-slot belief of the current trial, the episode index, and the episode's z (once drawn)."""
+
+    belief: GaussianBelief
+    episode: int
+    z: torch.Tensor | None = None
+
+
+def evaluation_z_generator(seed: int, episode: int) -> torch.Generator:
+    """A fresh generator for evaluation z draws: a fixed function of (seed, episode index)."""
+    state = np.random.SeedSequence(seed, spawn_key=(1, episode)).generate_state(1)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+class TrialBelief:
+    """The acting side of the protocol, batched over env slots (see the module docstring)."""
+
+    def __init__(self, encoder: ContextEncoder, latent_dim: int, prior_episodes: int,
+                 use_next_obs: bool, seed: int, act_generator: torch.Generator,
+                 device: torch.device) -> None:
+        self.encoder, self.latent_dim, self.prior_episodes = encoder, latent_dim, prior_episodes
+        self.use_next_obs, self.seed, self.act_generator, self.device = use_next_obs, seed, act_generator, device
+
+    def initial_memory(self, batch_size: int) -> BeliefMemory:
+        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1)
+
+    def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
+        if first_in_trial:
+            return dataclasses.replace(self.initial_memory(memory.belief.precision_sum.shape[0]), episode=0)
+        return BeliefMemory(memory.belief, memory.episode + 1)
+
+    def uses_prior(self, episode: int, deterministic: bool) -> bool:
+        """Whether the episode acts with the prior rather than the trial's posterior."""
+        return episode == 0 if deterministic else episode < self.prior_episodes
+
+    def with_z(self, memory: BeliefMemory, batch_size: int, deterministic: bool) -> BeliefMemory:
+        """``memory`` with the episode's z, drawn now if the episode has none yet."""
+        if memory.z is not None:
+            return memory
+        prior = self.uses_prior(memory.episode, deterministic)
+        mean, variance = (GaussianBelief.prior(batch_size, self.latent_dim, self.device)
+                          if prior else memory.belief).distribution()
+        generator = evaluation_z_generator(self.seed, memory.episode) if deterministic else self.act_generator
+        return dataclasses.replace(memory, z=sample_gaussian(mean, variance, generator))
+
+    def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
+        """Fold the transition's context ``(s, a, r[, s'])`` into the trial's belief."""
+        next_obs = transition.next_obs if self.use_next_obs else None
+        features = torch.as_tensor(
+            context_features(transition.obs, transition.action, transition.reward, next_obs), device=self.device
+        )
+        return dataclasses.replace(memory, belief=memory.belief.add(*self.encoder(features)))
+
+
+def task_id(ids: dict[str, int], class_name: str, variant: int) -> int:
+    """A stable integer per (class, variant) in ``ids``, assigned in order of first appearance."""
+    return ids.setdefault(f"{class_name}/{variant}", len(ids))
+
+
+def latent_sac_inputs(batch: dict[str, torch.Tensor], z: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(critic, actor, next)`` inputs ``[M*B, obs+latent]`` for an RL batch ``[M, B, ...]`` and one z
+    per task ``[M, latent]``: only the critic's z keeps its gradient (the encoder learns from the Q
+    loss and the KL alone, PEARL's cut)."""
+    tasks, size = batch["obs"].shape[:2]
+    z = z[:, None, :].expand(tasks, size, z.shape[-1])
+
+    def flat(obs: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
+        return torch.cat([obs, latent], -1).reshape(tasks * size, -1)
+
+    return flat(batch["obs"], z), flat(batch["obs"], z.detach()), flat(batch["next_obs"], z.detach())
