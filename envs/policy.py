@@ -19,12 +19,19 @@ stateless with respect to rollouts::
   (SD's recurrent belief, PEARL's accumulated context). The sampler runs those episodes in sequence.
 
 ``extras`` are per-slot arrays the sampler records next to each step (log-probs, latents, values).
+
+A policy that sets ``trial_keyed = True`` is called ``initial_memory(batch, trial_keys=keys)``: one
+integer per slot, :func:`trial_key` of the slot's trial and first episode, so it can draw noise that
+belongs to a trial wherever the trial is played (slot, group, chunk and worker count do not matter).
+PEARL and PEACH key their evaluation ``z`` this way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+import hashlib
 
 import numpy as np
 
@@ -40,6 +47,13 @@ class Transition:
     action: np.ndarray
     reward: np.ndarray
     next_obs: np.ndarray
+
+
+def trial_key(class_name: str, variant: int, first_episode: int) -> int:
+    """A stable 63-bit integer for (class, variant, first episode index): the same in every process,
+    run and collection (a BLAKE2 digest, not Python's salted ``hash``)."""
+    digest = hashlib.blake2b(f"{class_name}/{variant}/{first_episode}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 class RolloutPolicy(Protocol):

@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from envs.policy import MEMORY_SCOPES, RolloutPolicy, Transition
+from envs.policy import MEMORY_SCOPES, RolloutPolicy, Transition, trial_key
 from envs.rollout import Rollout
 from envs.schedule import Trial
 from envs.suite import TaskSuite, all_classes
@@ -247,7 +247,12 @@ class ParallelSampler:
 
         trial_index = np.array([r.trial for r in runs])
         first_episode = np.array([r.first_episode for r in runs])
-        memories = [policy.initial_memory(len(slots)) for slots in groups]
+        if getattr(policy, "trial_keyed", False):
+            keys = np.array([trial_key(trials[r.trial].class_name, trials[r.trial].variant, r.first_episode)
+                             for r in runs], dtype=np.int64)
+            memories = [policy.initial_memory(len(slots), trial_keys=keys[slots]) for slots in groups]
+        else:
+            memories = [policy.initial_memory(len(slots)) for slots in groups]
         steps = self.spec.episode_length
 
         for episode in range(runs[0].episodes):

@@ -212,3 +212,25 @@ def test_short_ml10_run_logs_everything_and_resumes_to_the_same_numbers(tmp_path
         tmp_path, lambda spec: PEARLAgent(spec, config, seed=1), LOSS_TERMS)
     assert list(log["buffer_episodes"]) == [20, 40, 60]
     assert evaluation["return"].notna().all()
+
+
+def test_evaluation_z_belongs_to_the_trial_not_to_its_slot():
+    """Deterministic (evaluation) z noise is keyed by (seed, trial, episode): a trial draws the same z
+    whichever slot, group or chunk plays it, and different trials draw different prior z. (Keyed by
+    (seed, episode) alone, slots at the same position of different groups shared their noise.)"""
+    suite = PointRobotSuite(episode_length=5)
+    agent = PEARLAgent(suite.spec, _small(load_pearl_config(CONFIG_PATH), gradient_steps=0), seed=0)
+    trials = [Trial("point-goal", variant, 2) for variant in range(6)]
+
+    def z_by_trial(order, max_slots, groups):
+        with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
+            played = [trials[i] for i in order]
+            rollout = sampler.collect(agent.policy, played, deterministic=True)
+        return {played[i].variant: rollout.extras["z"][i, :, 0] for i in range(len(played))}
+
+    one_group = z_by_trial(range(6), max_slots=6, groups=1)
+    regrouped = z_by_trial([5, 3, 1, 0, 2, 4], max_slots=4, groups=2)
+    for variant in range(6):
+        np.testing.assert_array_equal(one_group[variant], regrouped[variant])
+    priors = np.stack([one_group[variant][0] for variant in range(6)])
+    assert len({tuple(row) for row in priors.round(6)}) == 6, "trials share their prior z"

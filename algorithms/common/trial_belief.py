@@ -8,7 +8,8 @@ this protocol; each composes it, so neither depends on the other's code:
 * the episode's ``z`` is drawn when its first action is taken: in training (stochastic acting) from
   the prior ``N(0, I)`` for the first ``prior_episodes`` episodes, then from the posterior of every
   transition of the trial so far; in evaluation (deterministic acting) from the prior for episode 0,
-  then the posterior (PEARL's Algorithm 2), with noise from :func:`evaluation_z_generator`, so
+  then the posterior (PEARL's Algorithm 2), with noise keyed by (seed, trial, episode)
+  (:func:`evaluation_z_noise`): every trial draws its own z, wherever the sampler plays it, and
   evaluation never moves the training streams;
 * after each step the transition's context features are folded into the belief.
 
@@ -30,17 +31,24 @@ from envs.policy import Transition
 
 @dataclass(frozen=True)
 class BeliefMemory:
-    """Per-slot belief of the current trial, the episode index, and the episode's z (once drawn)."""
+    """Per-slot belief of the current trial, the episode index, the episode's z (once drawn), and the
+    slots' trial keys (:func:`envs.policy.trial_key`)."""
 
     belief: GaussianBelief
     episode: int
+    trial_keys: np.ndarray
     z: torch.Tensor | None = None
 
 
-def evaluation_z_generator(seed: int, episode: int) -> torch.Generator:
-    """A fresh generator for evaluation z draws: a fixed function of (seed, episode index)."""
-    state = np.random.SeedSequence(seed, spawn_key=(1, episode)).generate_state(1)[0]
-    return torch.Generator().manual_seed(int(state))
+def evaluation_z_noise(seed: int, trial_keys: np.ndarray, episode: int, dim: int) -> torch.Tensor:
+    """Standard normal noise ``[B, dim]`` for evaluation z draws: row ``b`` is a fixed function of
+    (seed, ``trial_keys[b]``, episode index) alone, so a trial's z does not depend on the slot,
+    group, chunk or worker count it is played with, nor on other trials or earlier evaluations."""
+    rows = []
+    for key in trial_keys:
+        state = np.random.SeedSequence(seed, spawn_key=(1, int(key), episode)).generate_state(1)[0]
+        rows.append(torch.randn(dim, generator=torch.Generator().manual_seed(int(state))))
+    return torch.stack(rows)
 
 
 class TrialBelief:
@@ -52,13 +60,19 @@ class TrialBelief:
         self.encoder, self.latent_dim, self.prior_episodes = encoder, latent_dim, prior_episodes
         self.use_next_obs, self.seed, self.act_generator, self.device = use_next_obs, seed, act_generator, device
 
-    def initial_memory(self, batch_size: int) -> BeliefMemory:
-        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1)
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
+        """The prior belief for ``batch_size`` slots; without ``trial_keys`` (a call outside the
+        sampler) the slots are keyed by their row number."""
+        keys = np.arange(batch_size, dtype=np.int64) if trial_keys is None else np.asarray(trial_keys, np.int64)
+        if keys.shape != (batch_size,):
+            raise ValueError(f"trial_keys must have one key per slot ({batch_size}), got shape {keys.shape}")
+        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1, keys)
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
         if first_in_trial:
-            return dataclasses.replace(self.initial_memory(memory.belief.precision_sum.shape[0]), episode=0)
-        return BeliefMemory(memory.belief, memory.episode + 1)
+            fresh = self.initial_memory(memory.belief.precision_sum.shape[0], memory.trial_keys)
+            return dataclasses.replace(fresh, episode=0)
+        return BeliefMemory(memory.belief, memory.episode + 1, memory.trial_keys)
 
     def uses_prior(self, episode: int, deterministic: bool) -> bool:
         """Whether the episode acts with the prior rather than the trial's posterior."""
@@ -71,8 +85,12 @@ class TrialBelief:
         prior = self.uses_prior(memory.episode, deterministic)
         mean, variance = (GaussianBelief.prior(batch_size, self.latent_dim, self.device)
                           if prior else memory.belief).distribution()
-        generator = evaluation_z_generator(self.seed, memory.episode) if deterministic else self.act_generator
-        return dataclasses.replace(memory, z=sample_gaussian(mean, variance, generator))
+        if deterministic:
+            noise = evaluation_z_noise(self.seed, memory.trial_keys, memory.episode, self.latent_dim)
+            z = mean + variance.sqrt() * noise.to(mean.device)
+        else:
+            z = sample_gaussian(mean, variance, self.act_generator)
+        return dataclasses.replace(memory, z=z)
 
     def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
         """Fold the transition's context ``(s, a, r[, s'])`` into the trial's belief."""

@@ -4,8 +4,8 @@ The belief over z follows PEARL's protocol through the shared
 :class:`~algorithms.common.trial_belief.TrialBelief` (``memory_scope = "trial"``: beliefs reset at
 every new trial; training uses the prior for the first ``prior_episodes`` episodes, then the
 posterior of the trial so far; evaluation uses the prior for episode 0, then the posterior;
-evaluation z noise comes from a generator fixed by (seed, episode), so deterministic acting draws
-nothing from the training streams). PEARL composes the same piece; neither uses the other's code.
+evaluation z noise is keyed by (seed, trial, episode), so deterministic acting draws nothing from
+the training streams and a trial's z does not depend on its slot). PEARL composes the same piece; neither uses the other's code.
 
 At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the top down:
 
@@ -51,6 +51,7 @@ class PEACHPolicy:
     """The acting side of :class:`PEACHAgent`, batched over env slots."""
 
     memory_scope = "trial"
+    trial_keyed = True  # evaluation z noise per trial (algorithms.common.trial_belief)
 
     def __init__(self, agent: PEACHAgent) -> None:
         self.agent = agent
@@ -58,11 +59,11 @@ class PEACHPolicy:
         self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
                                   config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
 
-    def initial_memory(self, batch_size: int) -> PEACHMemory:
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> PEACHMemory:
         agent = self.agent
         subgoals = np.zeros((batch_size, agent.config.levels - 1, agent.space.dim), np.float32)
         tested = np.zeros(subgoals.shape[:2], bool)
-        return PEACHMemory(self.belief.initial_memory(batch_size), 0, subgoals, tested)
+        return PEACHMemory(self.belief.initial_memory(batch_size, trial_keys), 0, subgoals, tested)
 
     def start_episode(self, memory: PEACHMemory, first_in_trial: bool) -> PEACHMemory:
         return PEACHMemory(self.belief.start_episode(memory.context, first_in_trial), 0,

@@ -9,9 +9,9 @@ the episode's first action is taken:
   every episode (PEARL's ``num_steps_prior`` then ``num_extra_rl_steps_posterior``);
 * evaluation (deterministic actions, the shared evaluation): episode 0 from the prior, then the
   posterior of the whole trial so far after each episode (the paper's Algorithm 2), actions
-  ``tanh(mean)``. Its z noise comes from a generator seeded by (seed, episode index) at each draw,
-  so evaluating never moves the training random streams and gives the same numbers for the same
-  weights, whatever the evaluation cadence.
+  ``tanh(mean)``. Its z noise is keyed by (seed, trial, episode index), so evaluating never moves
+  the training random streams, a trial's z does not depend on the slot it is played in, and the same
+  weights give the same numbers whatever the evaluation cadence.
 
 Update (paper Algorithm 1 with garage's step, ``SoftActorCritic.update``): the iteration's trials go
 to one episode FIFO shared by all tasks (episodes tagged with their task), prior-z episodes also
@@ -76,6 +76,7 @@ class PEARLPolicy:
     (:class:`~algorithms.common.trial_belief.TrialBelief`) and SAC's policy on ``[obs, z]``."""
 
     memory_scope = "trial"
+    trial_keyed = True  # evaluation z noise per trial (algorithms.common.trial_belief)
 
     def __init__(self, agent: PEARLAgent) -> None:
         self.agent = agent
@@ -83,8 +84,8 @@ class PEARLPolicy:
         self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
                                   config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
 
-    def initial_memory(self, batch_size: int) -> BeliefMemory:
-        return self.belief.initial_memory(batch_size)
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
+        return self.belief.initial_memory(batch_size, trial_keys)
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
         return self.belief.start_episode(memory, first_in_trial)
