@@ -103,7 +103,7 @@ def test_a_checkpoint_with_bare_generator_states_still_resumes():
     config = _small(load_himeta_config(CONFIGS / "himeta-cd.yaml"))
     source = HiMetaAgent(suite.spec, config, seed=0)
     state = source.state_dict()
-    for name in ("act_generator", "update_generator", "eval_generator"):
+    for name in ("act_generator", "update_generator"):
         state[name] = state[name]["state"]
     target = HiMetaAgent(suite.spec, config, seed=1)
     target.load_state_dict(state)

@@ -9,11 +9,16 @@ eq. (12)'s decoder conditioned on ``y``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
+from algorithms.common.gumbel import gumbel_softmax
+from algorithms.common.keyed_noise import keyed_uniform, trial_streams
 from algorithms.himeta import agent as agent_module
+from algorithms.himeta.agent import EVAL_Y_STREAM
 from algorithms.himeta.equations import shaped_reward
 from algorithms.himeta.losses import high_level_loss
 from algorithms.himeta.networks import HiMetaNetworkConfig, IntermediateLevel, LowLevel
@@ -123,19 +128,43 @@ def test_evaluation_y_is_a_seeded_gumbel_sample_that_leaves_the_training_stream_
     suite, rollout = data
     agent = _agent(suite)
     obs = rollout.observations[:, 0, 3]
-    memory = agent.policy.initial_memory(len(obs)) + 0.1
+    keys = np.arange(100, 100 + len(obs))
+    start = agent.policy.initial_memory(len(obs), trial_keys=keys)
+    memory = dataclasses.replace(start, hidden=start.hidden + 0.1)
     acting_state = agent.act_generator.get_state()
     _, extras, _ = agent.policy.act(obs, memory, deterministic=True)
     assert torch.equal(agent.act_generator.get_state(), acting_state)
     with torch.no_grad():
-        logits = agent.high.head(memory)
-    expected = agent.high.sample(logits, torch.Generator().manual_seed(0 + 2))  # seed + 2: the eval stream
+        logits = agent.high.head(memory.hidden)
+    uniform = keyed_uniform(trial_streams(0, keys, EVAL_Y_STREAM), logits.shape[-1], logits.device)
+    expected = gumbel_softmax(logits, 1.0, uniform=uniform)  # each slot's draw from its trial's stream
     np.testing.assert_allclose(extras["y"], expected.numpy(), rtol=1e-6)
     assert not np.allclose(extras["y"], torch.softmax(logits, -1).numpy(), atol=1e-3)
 
     onehot = _agent(suite, eval_y="onehot")
-    _, extras, _ = onehot.policy.act(obs, memory, deterministic=True)
+    _, extras, _ = onehot.policy.act(obs, onehot.policy.initial_memory(len(obs)), deterministic=True)
     assert set(np.unique(extras["y"])) <= {0.0, 1.0} and (extras["y"].sum(-1) == 1).all()
+
+
+def test_an_evaluation_is_a_function_of_the_weights_not_of_the_sampler_layout(data):
+    """Evaluation draws come from per-trial streams: the same trials evaluated in another order, in
+    other groups and chunks, and after another evaluation, give the same y and actions."""
+    suite, _ = data
+    agent = _agent(suite)
+    trials = TaskSchedule(suite, 0, 1).evaluation_trials(("reach-v3", "push-v3", "pick-place-v3"), 2, 2)
+
+    def played(order, max_slots, groups):
+        with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
+            chosen = [trials[i] for i in order]
+            rollout = sampler.collect(agent.policy, chosen, deterministic=True)
+        return {(t.class_name, t.variant): (rollout.extras["y"][i], rollout.actions[i])
+                for i, t in enumerate(chosen)}
+
+    first = played(range(len(trials)), max_slots=12, groups=1)
+    again = played(list(reversed(range(len(trials)))), max_slots=4, groups=2)
+    for trial, (y, actions) in first.items():  # batch shapes differ: equal up to float rounding
+        np.testing.assert_allclose(y, again[trial][0], atol=1e-4)
+        np.testing.assert_allclose(actions, again[trial][1], atol=1e-4)
 
 
 # ------------------------------------------------------------------------------ 4. log-std bound

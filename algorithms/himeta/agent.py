@@ -5,8 +5,9 @@ Acting at step ``t`` (memory reset every episode, as the paper's per-episode GRU
 the step the GRU consumes ``MDP_t = (s_t, a_t, c r_ext_t, s_{t+1})``. ``y_t``, ``z_t`` and
 ``log pi(a_t)`` are recorded with the step, so PPO's ratio is taken against exactly what acted.
 Deterministic (evaluation) acting takes ``z = tanh(mean)`` and ``a = mean``; its ``y`` is set by
-``eval_y`` (default: a Gumbel-softmax sample from a generator of its own, the input distribution
-the LL was trained on).
+``eval_y`` (default: a Gumbel-softmax sample, the input distribution the LL was trained on, drawn
+from the slot's trial stream (:mod:`algorithms.common.keyed_noise`): a trial's evaluation is a
+function of the weights alone, wherever and whenever it is played).
 
 Update (Algorithm 1): push the iteration's episodes into a FIFO buffer of recent trajectories; run
 ``him_updates`` steps of the HL objective (eq. 9, HL + critic) and of the IL objective (eq. 11,
@@ -18,6 +19,7 @@ scale ``c`` (``reward_scale``), which the HL input (``c r_ext``), the critic and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +27,8 @@ import numpy as np
 import torch
 
 from algorithms.common.generators import generator_state, restore_generator
+from algorithms.common.gumbel import gumbel_softmax
+from algorithms.common.keyed_noise import keyed_uniform, trial_streams
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.himeta.equations import (
@@ -51,6 +55,8 @@ GoalType = Literal["cd", "cm", "st"]
 SubtaskLabels = Literal["logits", "sample"]
 EvalY = Literal["sample", "onehot", "softmax"]
 TimeLimit = Literal["terminal", "bootstrap"]
+EVAL_Y_STREAM = 3
+"""Stream id of the evaluation ``y`` draws in :func:`~algorithms.common.keyed_noise.trial_streams`."""
 
 
 @dataclass(frozen=True)
@@ -106,26 +112,41 @@ class _TrajectoryBuffer:
             setattr(self, name, value.copy() if isinstance(value, np.ndarray) else value)
 
 
+@dataclass(frozen=True)
+class HiMetaMemory:
+    """Per slot: the HL's GRU state ``h_{t-1}`` ``[B, H]`` (reset every episode) and the slot's
+    evaluation stream (seeded by the run seed and the slot's trial key)."""
+
+    hidden: torch.Tensor
+    eval_streams: list[torch.Generator]
+
+
 class HiMetaPolicy:
     """The acting side: batched over env slots, memory = the HL's GRU state, reset every episode."""
 
     memory_scope = "episode"
+    trial_keyed = True  # evaluation y drawn from per-trial streams
 
     def __init__(self, agent: HiMetaAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int) -> torch.Tensor:
-        return torch.zeros(batch_size, self.agent.config.networks.recurrent_size, device=self.agent.device)
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> HiMetaMemory:
+        """Zero GRU states; without ``trial_keys`` (a call outside the sampler) slots are keyed by row."""
+        agent = self.agent
+        keys = np.arange(batch_size) if trial_keys is None else trial_keys
+        hidden = torch.zeros(batch_size, agent.config.networks.recurrent_size, device=agent.device)
+        return HiMetaMemory(hidden, trial_streams(agent.seed, keys, EVAL_Y_STREAM))
 
-    def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
-        return torch.zeros_like(memory)
+    def start_episode(self, memory: HiMetaMemory, first_in_trial: bool) -> HiMetaMemory:
+        return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: HiMetaMemory, deterministic: bool):
         agent = self.agent
         state = agent.normalize(obs)
-        logits = agent.high.head(memory)
-        y = agent.evaluation_y(logits) if deterministic else agent.high.sample(logits, agent.act_generator)
+        logits = agent.high.head(memory.hidden)
+        y = (agent.evaluation_y(logits, memory.eval_streams) if deterministic
+             else agent.high.sample(logits, agent.act_generator))
         z, _ = tanh_sample(agent.intermediate.distribution(state, y), deterministic, agent.act_generator)
         policy = agent.low(state, y, z)
         if deterministic:
@@ -138,12 +159,13 @@ class HiMetaPolicy:
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
+    def observe(self, memory: HiMetaMemory, transition: Transition) -> HiMetaMemory:
         agent = self.agent
         reward = agent.tensor(agent.config.reward_scale * agent.extrinsic_reward(transition.reward))
-        return agent.high.step(memory, agent.normalize(transition.obs),
-                               agent.tensor(transition.action), reward,
-                               agent.normalize(transition.next_obs))
+        hidden = agent.high.step(memory.hidden, agent.normalize(transition.obs),
+                                 agent.tensor(transition.action), reward,
+                                 agent.normalize(transition.next_obs))
+        return dataclasses.replace(memory, hidden=hidden)
 
 
 class HiMetaAgent:
@@ -152,7 +174,7 @@ class HiMetaAgent:
     def __init__(self, spec: EnvSpec, config: HiMetaConfig, seed: int,
                  device: torch.device | str = "cpu") -> None:
         torch.manual_seed(seed)
-        self.spec, self.config, self.device = spec, config, torch.device(device)
+        self.spec, self.config, self.seed, self.device = spec, config, seed, torch.device(device)
         nets = config.networks
         self.ego = list(spec.ego_indices)
         self.high = HighLevel(spec.obs_dim, spec.action_dim, nets)
@@ -172,7 +194,6 @@ class HiMetaAgent:
                                         spec.obs_dim, spec.action_dim)
         self.act_generator = torch.Generator(self.device).manual_seed(seed)
         self.update_generator = torch.Generator(self.device).manual_seed(seed + 1)
-        self.eval_generator = torch.Generator(self.device).manual_seed(seed + 2)
         self._set_training(False)
         self.policy = HiMetaPolicy(self)
 
@@ -191,11 +212,11 @@ class HiMetaAgent:
         a = self.config.reward_shaping_a
         return reward if a is None else shaped_reward(reward, a)
 
-    def evaluation_y(self, logits: torch.Tensor) -> torch.Tensor:
+    def evaluation_y(self, logits: torch.Tensor, streams: list[torch.Generator]) -> torch.Tensor:
         """The ``y`` of deterministic acting, as ``eval_y`` says: a Gumbel-softmax sample from the
-        evaluation generator (never the training one), the one-hot argmax, or ``softmax(logits)``."""
+        slots' trial streams (never the training stream), the one-hot argmax, or ``softmax(logits)``."""
         if self.config.eval_y == "sample":
-            return self.high.sample(logits, self.eval_generator)
+            return gumbel_softmax(logits, 1.0, uniform=keyed_uniform(streams, logits.shape[-1], logits.device))
         if self.config.eval_y == "onehot":
             return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
         return torch.softmax(logits, -1)
@@ -348,7 +369,6 @@ class HiMetaAgent:
             "normalizer": self.normalizer.state_dict(), "buffer": self.buffer.state_dict(),
             "act_generator": generator_state(self.act_generator),
             "update_generator": generator_state(self.update_generator),
-            "eval_generator": generator_state(self.eval_generator),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -357,4 +377,3 @@ class HiMetaAgent:
             getattr(self, name).load_state_dict(state[name])
         restore_generator(self.act_generator, state["act_generator"], "act")
         restore_generator(self.update_generator, state["update_generator"], "update")
-        restore_generator(self.eval_generator, state["eval_generator"], "eval")

@@ -1,0 +1,28 @@
+"""Noise that belongs to a trial: one random stream per env slot, seeded by (run seed, trial key).
+
+The sampler gives every ``trial_keyed`` policy a stable key per slot (:func:`envs.policy.trial_key`
+of the slot's trial and first episode). Streams seeded from it make a trial's draws independent of
+where the trial is played (slot, pipeline group, chunk, worker count), of the other trials in the
+collection and of earlier collections: what evaluation noise must be to make a score a function
+of the weights alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.Generator]:
+    """One CPU generator per slot, seeded from (``seed``, ``stream``, the slot's trial key)."""
+    generators = []
+    for key in np.asarray(trial_keys, dtype=np.int64):
+        state = np.random.SeedSequence(seed, spawn_key=(stream, int(key))).generate_state(1)[0]
+        generators.append(torch.Generator().manual_seed(int(state)))
+    return generators
+
+
+def keyed_uniform(generators: list[torch.Generator], width: int, device: torch.device) -> torch.Tensor:
+    """``U(0, 1)`` noise ``[B, width]``: row ``b`` is the next ``width`` draws of ``generators[b]``."""
+    rows = [torch.rand(width, generator=generator) for generator in generators]
+    return torch.stack(rows).to(device)
