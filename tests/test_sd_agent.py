@@ -12,8 +12,9 @@ import torch
 import yaml
 from helpers import assert_short_ml10_run_resumes, run_training
 
+from algorithms.common.keyed_noise import keyed_uniform, trial_streams
 from algorithms.registry import METHODS_DIR, load_method
-from algorithms.sd.agent import SDAgent
+from algorithms.sd.agent import EVAL_Y_STREAM, SDAgent
 from algorithms.sd.config import sd_config
 from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler
@@ -92,9 +93,9 @@ def test_memory_carries_across_episodes_and_resets_between_trials():
             carried = agent.encoder.belief(hidden, None).prob
             torch.testing.assert_close(probs[:, episode, 0], carried, rtol=1e-5, atol=1e-6)
             assert not torch.allclose(probs[:, episode, 0], prior.expand(3, -1), atol=1e-4)
-    memory = torch.ones(2, 64)
-    assert torch.equal(agent.policy.start_episode(memory, first_in_trial=False), memory)
-    assert not agent.policy.start_episode(memory, first_in_trial=True).any()
+    memory = dataclasses.replace(agent.policy.initial_memory(2), hidden=torch.ones(2, 64))
+    assert torch.equal(agent.policy.start_episode(memory, first_in_trial=False).hidden, memory.hidden)
+    assert not agent.policy.start_episode(memory, first_in_trial=True).hidden.any()
 
 
 def test_ppo_loss_never_reaches_the_encoder_and_the_elbo_never_reaches_the_policy():
@@ -119,28 +120,49 @@ def test_ppo_loss_never_reaches_the_encoder_and_the_elbo_never_reaches_the_polic
 
 def test_evaluation_acts_on_a_seeded_gumbel_sample_and_leaves_the_training_stream_alone():
     """Deterministic acting feeds the policy a Gumbel-softmax ``y`` (what training fed it and what the
-    latent normaliser was fitted on) from the evaluation stream (seed + 2), never ``prob``; the
-    training stream does not move. ``eval_y: prob`` is the former behaviour, as a switch."""
+    latent normaliser was fitted on) from each slot's trial stream, never ``prob``; the training
+    stream does not move. ``eval_y: prob`` is the former behaviour, as a switch."""
     suite = PointRobotSuite(episode_length=20)
     agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
     before = agent.act_generator.get_state().clone()
-    memory = torch.randn(3, agent.config.networks.recurrent_size)
-    action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    keys = np.array([7, 8, 9])
+    hidden = torch.randn(3, agent.config.networks.recurrent_size)
+    memory = dataclasses.replace(agent.policy.initial_memory(3, trial_keys=keys), hidden=hidden)
+    action, extras, memory = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
     assert torch.equal(agent.act_generator.get_state(), before)
     assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
     with torch.no_grad():
-        sampled = agent.encoder.belief(memory, torch.Generator().manual_seed(0 + 2))
-        mean_y = agent.encoder.belief(memory, None)
+        uniform = keyed_uniform(trial_streams(0, keys, EVAL_Y_STREAM), 10, agent.device)
+        sampled = agent.encoder.belief(hidden, None, uniform)
+        mean_y = agent.encoder.belief(hidden, None)
     np.testing.assert_allclose(extras["latent"], sampled.policy_latent.numpy(), rtol=1e-5)
     assert not np.allclose(extras["latent"], mean_y.policy_latent.numpy(), atol=1e-4)
     _, again, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
-    assert not np.allclose(again["latent"], extras["latent"])  # the evaluation stream moves on
+    assert not np.allclose(again["latent"], extras["latent"])  # each trial's stream moves on
 
     prob_agent = SDAgent(suite.spec, _small(load_method("sd").config, eval_y="prob"), seed=0)
-    _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    prob_memory = dataclasses.replace(prob_agent.policy.initial_memory(3), hidden=hidden)
+    _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), prob_memory, deterministic=True)
     np.testing.assert_allclose(extras["latent"], mean_y.policy_latent.numpy(), rtol=1e-5)
     agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
     assert not torch.equal(agent.act_generator.get_state(), before)
+
+
+def test_an_evaluation_is_a_function_of_the_weights_not_of_the_sampler_layout():
+    """The same trials evaluated in another order and grouping draw the same y: per-trial streams."""
+    suite = PointRobotSuite(episode_length=10)
+    agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
+    trials = [Trial("point-goal", variant, episodes=2) for variant in range(5)]
+
+    def latents(order, max_slots, groups):
+        with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
+            chosen = [trials[i] for i in order]
+            rollout = sampler.collect(agent.policy, chosen, deterministic=True)
+        return {t.variant: rollout.extras["latent"][i] for i, t in enumerate(chosen)}
+
+    first, again = latents(range(5), 5, 1), latents([4, 2, 0, 1, 3], 3, 2)
+    for variant, latent in first.items():
+        np.testing.assert_allclose(latent, again[variant], atol=1e-5)
 
 
 def test_acting_keeps_its_tensors_on_the_learners_device_and_skips_the_critic(monkeypatch):
@@ -148,7 +170,7 @@ def test_acting_keeps_its_tensors_on_the_learners_device_and_skips_the_critic(mo
     generators live on the learner's device, and the critic is not evaluated."""
     suite = PointRobotSuite(episode_length=20)
     agent = SDAgent(suite.spec, _small(load_method("sd").config), seed=0)
-    assert agent.act_generator.device == agent.device == agent.eval_generator.device
+    assert agent.act_generator.device == agent.device
     assert all(norm.device == agent.device for norm in agent.normalizers.values())
     copies = []
     original_cpu = torch.Tensor.cpu

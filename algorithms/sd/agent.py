@@ -22,6 +22,7 @@ Update (reference ``MetaLearnerML10SDVT.train`` and ``PPO.update``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +32,7 @@ import torch
 from torch import nn
 
 from algorithms.common.generators import generator_state, restore_generator
+from algorithms.common.keyed_noise import keyed_uniform, trial_streams
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.sd.buffer import TrialBuffer
@@ -50,6 +52,8 @@ from envs.suite import EnvSpec
 
 AdvantageHorizon = Literal["episode", "trial"]
 EvalY = Literal["sample", "prob"]
+EVAL_Y_STREAM = 3
+"""Stream id of the evaluation ``y`` draws in :func:`~algorithms.common.keyed_noise.trial_streams`."""
 INPUT_CLIP = math.inf
 """The reference does not clip the normalised policy inputs."""
 
@@ -78,28 +82,49 @@ class SDConfig:
     eval_y: EvalY
 
 
+@dataclass(frozen=True)
+class SDMemory:
+    """Per slot: the encoder's GRU state ``[B, H]`` (carried across a trial's episodes) and the slot's
+    evaluation stream (seeded by the run seed and the slot's trial key)."""
+
+    hidden: torch.Tensor
+    eval_streams: list[torch.Generator]
+
+
 class SDPolicy:
-    """The acting side, batched over env slots; memory (``[B, H]``) is carried across a trial's episodes."""
+    """The acting side, batched over env slots; the GRU state is carried across a trial's episodes."""
 
     memory_scope = "trial"
+    trial_keyed = True  # evaluation y drawn from per-trial streams
 
     def __init__(self, agent: SDAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int) -> torch.Tensor:
-        return torch.zeros(batch_size, self.agent.config.networks.recurrent_size, device=self.agent.device)
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> SDMemory:
+        """Zero GRU states; without ``trial_keys`` (a call outside the sampler) slots are keyed by row."""
+        agent = self.agent
+        keys = np.arange(batch_size) if trial_keys is None else trial_keys
+        hidden = torch.zeros(batch_size, agent.config.networks.recurrent_size, device=agent.device)
+        return SDMemory(hidden, trial_streams(agent.seed, keys, EVAL_Y_STREAM))
 
-    def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
-        return torch.zeros_like(memory) if first_in_trial else memory
+    def start_episode(self, memory: SDMemory, first_in_trial: bool) -> SDMemory:
+        if first_in_trial:
+            return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
+        return memory
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: SDMemory, deterministic: bool):
         """Deterministic (evaluation) acting takes the action mean; its ``y`` is set by ``eval_y``: a
-        Gumbel-softmax sample from the evaluation generator (the input distribution the policy and
-        the latent normaliser were trained on; the training stream is never touched), or
-        ``q(y | h)`` itself (``prob``, a point never seen in training)."""
+        Gumbel-softmax sample from the slot's trial stream (the input distribution the policy and the
+        latent normaliser were trained on; the training stream is never touched, and a trial's draws
+        do not depend on where or when it is played), or ``q(y | h)`` itself (``prob``, a point never
+        seen in training)."""
         agent = self.agent
-        belief = agent.encoder.belief(memory, agent.acting_generator(deterministic))
+        if deterministic and agent.config.eval_y == "sample":
+            uniform = keyed_uniform(memory.eval_streams, agent.config.networks.subtasks, agent.device)
+            belief = agent.encoder.belief(memory.hidden, None, uniform)
+        else:
+            belief = agent.encoder.belief(memory.hidden, None if deterministic else agent.act_generator)
         latent, prob = belief.policy_latent, belief.prob
         distribution = agent.policy_network.act(*agent.policy_inputs(obs, latent, prob))
         action = distribution.mean
@@ -110,15 +135,15 @@ class SDPolicy:
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
+    def observe(self, memory: SDMemory, transition: Transition) -> SDMemory:
         """``h_t = GRU((a_t, s_{t+1}, r_t), h_{t-1})`` with the unclipped action and the raw reward."""
         device = self.agent.device
-        return self.agent.encoder.step(
-            memory,
+        return dataclasses.replace(memory, hidden=self.agent.encoder.step(
+            memory.hidden,
             torch.as_tensor(transition.action, dtype=torch.float32, device=device),
             torch.as_tensor(transition.next_obs, dtype=torch.float32, device=device),
             torch.as_tensor(transition.reward, dtype=torch.float32, device=device),
-        )
+        ))
 
 
 class SDAgent:
@@ -127,7 +152,7 @@ class SDAgent:
     def __init__(self, spec: EnvSpec, config: SDConfig, seed: int,
                  device: torch.device | str = "cpu") -> None:
         torch.manual_seed(seed)
-        self.spec, self.config, self.device = spec, config, torch.device(device)
+        self.spec, self.config, self.seed, self.device = spec, config, seed, torch.device(device)
         nets = config.networks
         self.encoder = SubtaskEncoder(spec.obs_dim, spec.action_dim, nets).to(self.device)
         self.state_decoder = StateDecoder(spec.obs_dim, spec.action_dim, nets).to(self.device)
@@ -152,15 +177,8 @@ class SDAgent:
         self.buffer = TrialBuffer(config.buffer_episodes)
         # acting draws on the learner's device (no host round trip); minibatch indices on the host
         self.act_generator = torch.Generator(self.device).manual_seed(seed)
-        self.eval_generator = torch.Generator(self.device).manual_seed(seed + 2)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
         self.policy = SDPolicy(self)
-
-    def acting_generator(self, deterministic: bool) -> torch.Generator | None:
-        """The stream of acting's Gumbel draws: training's, evaluation's own, or none (``eval_y: prob``)."""
-        if not deterministic:
-            return self.act_generator
-        return self.eval_generator if self.config.eval_y == "sample" else None
 
     def vae_parameter_groups(self) -> list[dict]:
         """Adam groups of the VAE: everything at ``lr_vae``, or, with ``lr_decoders`` set (the literal
@@ -290,7 +308,6 @@ class SDAgent:
             **{name: getattr(self, name).state_dict() for name in self._MODULES},
             "normalizers": {name: norm.state_dict() for name, norm in self.normalizers.items()},
             "act_generator": generator_state(self.act_generator),
-            "eval_generator": generator_state(self.eval_generator),
             "update_generator": generator_state(self.update_generator),
         }
 
@@ -301,5 +318,4 @@ class SDAgent:
         for name, norm in self.normalizers.items():
             norm.load_state_dict(state["normalizers"][name])
         restore_generator(self.act_generator, state["act_generator"], "act")
-        restore_generator(self.eval_generator, state["eval_generator"], "eval")
         restore_generator(self.update_generator, state["update_generator"], "update")

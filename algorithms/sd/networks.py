@@ -132,11 +132,17 @@ class SubtaskEncoder(nn.Module):
             outputs.append(states)
         return torch.cat(outputs, dim=1)
 
-    def belief(self, hidden: torch.Tensor, generator: torch.Generator | None) -> Belief:
-        """Read the belief from ``hidden [..., H]``; ``generator=None`` uses ``y = q(y | h)`` (draws nothing)."""
+    def belief(self, hidden: torch.Tensor, generator: torch.Generator | None,
+               uniform: torch.Tensor | None = None) -> Belief:
+        """Read the belief from ``hidden [..., H]``. ``y`` is a Gumbel-softmax sample on ``uniform``
+        noise when given (per-trial streams), else drawn from ``generator``; with neither,
+        ``y = q(y | h)`` (draws nothing)."""
         logits = self.categorical(hidden)
         prob = torch.softmax(logits, dim=-1)
-        y = prob if generator is None else gumbel_softmax(logits, self.config.gumbel_temperature, generator)
+        if uniform is None and generator is None:
+            y = prob
+        else:
+            y = gumbel_softmax(logits, self.config.gumbel_temperature, generator, uniform)
         mean, pre_var = self.gaussian(torch.cat([hidden, y], dim=-1)).chunk(2, dim=-1)
         return Belief(logits, prob, y, mean, F.softplus(pre_var))
 
