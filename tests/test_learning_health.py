@@ -75,7 +75,9 @@ MODULES = [
     _spec("himeta", "critic", 20, 0.01),  # value loss (eq. 6) against Monte-Carlo returns
     _spec("himeta", "il_decoder", 20, 0.015),  # goal-state reconstruction (eq. 11-12)
     _spec("sd", "elbo", 10, 0.05),  # negative ELBO of the whole VAE at lr_vae 1e-3
-    _spec("sd", "ppo_value", 1, 0.20),  # 1 PPO sweep; value loss against the GAE targets
+    # 1 PPO sweep; value loss (MSE) against the GAE targets. The reference's value term (Huber, clipped
+    # to +-0.1 around the old values, weight 0.25: 0.125 e^2) moves it 14.5 % here (0.5 x MSE: >= 20 %)
+    _spec("sd", "ppo_value", 1, 0.10),
     _spec("pearl", "q", 20, 0.03),  # twin Q Bellman loss
     _spec("pearl", "v", 20, 0.05),
     _spec("pearl", "kl", 20, 0.02),  # KL(q(z | c) || N(0, I)) of the context encoder
