@@ -56,6 +56,15 @@ def trial_key(class_name: str, variant: int, first_episode: int) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
+def slot_keys(batch_size: int, trial_keys: np.ndarray | None) -> np.ndarray:
+    """The ``trial_keys`` a ``trial_keyed`` policy was given, as ``int64``; without them (a call
+    outside the sampler) the slots are keyed by their row number."""
+    keys = np.arange(batch_size, dtype=np.int64) if trial_keys is None else np.asarray(trial_keys, np.int64)
+    if keys.shape != (batch_size,):
+        raise ValueError(f"trial_keys must have one key per slot ({batch_size}), got shape {keys.shape}")
+    return keys
+
+
 class RolloutPolicy(Protocol):
     """What the sampler needs from an agent. Memory is opaque to the sampler."""
 

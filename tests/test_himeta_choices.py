@@ -16,9 +16,8 @@ import pytest
 import torch
 
 from algorithms.common.gumbel import gumbel_softmax
-from algorithms.common.keyed_noise import keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import EVAL_Y_STREAM, keyed_uniform, trial_streams
 from algorithms.himeta import agent as agent_module
-from algorithms.himeta.agent import EVAL_Y_STREAM
 from algorithms.himeta.equations import shaped_reward
 from algorithms.himeta.losses import high_level_loss
 from algorithms.himeta.networks import HiMetaNetworkConfig, IntermediateLevel, LowLevel

@@ -12,9 +12,9 @@ import torch
 import yaml
 from helpers import assert_short_ml10_run_resumes, run_training
 
-from algorithms.common.keyed_noise import keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import EVAL_Y_STREAM, keyed_uniform, trial_streams
 from algorithms.registry import METHODS_DIR, load_method
-from algorithms.sd.agent import EVAL_Y_STREAM, SDAgent
+from algorithms.sd.agent import SDAgent
 from algorithms.sd.config import sd_config
 from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler

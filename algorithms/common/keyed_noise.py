@@ -9,8 +9,15 @@ of the weights alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+from envs.policy import slot_keys
+
+EVAL_Y_STREAM = 3
+"""Stream id of HiMeta's and SD's evaluation ``y`` draws."""
 
 
 def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.Generator]:
@@ -20,6 +27,22 @@ def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.
         state = np.random.SeedSequence(seed, spawn_key=(stream, int(key))).generate_state(1)[0]
         generators.append(torch.Generator().manual_seed(int(state)))
     return generators
+
+
+@dataclass(frozen=True)
+class RecurrentMemory:
+    """Per slot: a recurrent state ``[B, H]`` and the slot's evaluation stream (HiMeta's HL GRU and
+    SD's encoder GRU, each with its evaluation ``y`` stream)."""
+
+    hidden: torch.Tensor
+    eval_streams: list[torch.Generator]
+
+    @classmethod
+    def zeros(cls, batch_size: int, width: int, device: torch.device, seed: int,
+              trial_keys: np.ndarray | None) -> RecurrentMemory:
+        """Zero states and one :data:`EVAL_Y_STREAM` stream per slot (keyed by row without keys)."""
+        keys = slot_keys(batch_size, trial_keys)
+        return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVAL_Y_STREAM))
 
 
 def keyed_uniform(generators: list[torch.Generator], width: int, device: torch.device) -> torch.Tensor:

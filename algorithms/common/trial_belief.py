@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from algorithms.common.context import ContextEncoder, GaussianBelief, context_features, sample_gaussian
-from envs.policy import Transition
+from envs.policy import Transition, slot_keys
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,7 @@ class TrialBelief:
     def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
         """The prior belief for ``batch_size`` slots; without ``trial_keys`` (a call outside the
         sampler) the slots are keyed by their row number."""
-        keys = np.arange(batch_size, dtype=np.int64) if trial_keys is None else np.asarray(trial_keys, np.int64)
-        if keys.shape != (batch_size,):
-            raise ValueError(f"trial_keys must have one key per slot ({batch_size}), got shape {keys.shape}")
+        keys = slot_keys(batch_size, trial_keys)
         return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1, keys)
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:

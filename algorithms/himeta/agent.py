@@ -28,7 +28,7 @@ import torch
 
 from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.gumbel import gumbel_softmax
-from algorithms.common.keyed_noise import keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import RecurrentMemory, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.himeta.equations import (
@@ -55,8 +55,6 @@ GoalType = Literal["cd", "cm", "st"]
 SubtaskLabels = Literal["logits", "sample"]
 EvalY = Literal["sample", "onehot", "softmax"]
 TimeLimit = Literal["terminal", "bootstrap"]
-EVAL_Y_STREAM = 3
-"""Stream id of the evaluation ``y`` draws in :func:`~algorithms.common.keyed_noise.trial_streams`."""
 
 
 @dataclass(frozen=True)
@@ -112,15 +110,6 @@ class _TrajectoryBuffer:
             setattr(self, name, value.copy() if isinstance(value, np.ndarray) else value)
 
 
-@dataclass(frozen=True)
-class HiMetaMemory:
-    """Per slot: the HL's GRU state ``h_{t-1}`` ``[B, H]`` (reset every episode) and the slot's
-    evaluation stream (seeded by the run seed and the slot's trial key)."""
-
-    hidden: torch.Tensor
-    eval_streams: list[torch.Generator]
-
-
 class HiMetaPolicy:
     """The acting side: batched over env slots, memory = the HL's GRU state, reset every episode."""
 
@@ -130,18 +119,17 @@ class HiMetaPolicy:
     def __init__(self, agent: HiMetaAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> HiMetaMemory:
-        """Zero GRU states; without ``trial_keys`` (a call outside the sampler) slots are keyed by row."""
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> RecurrentMemory:
+        """Zero GRU states and each slot's evaluation stream."""
         agent = self.agent
-        keys = np.arange(batch_size) if trial_keys is None else trial_keys
-        hidden = torch.zeros(batch_size, agent.config.networks.recurrent_size, device=agent.device)
-        return HiMetaMemory(hidden, trial_streams(agent.seed, keys, EVAL_Y_STREAM))
+        return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
+                                     agent.seed, trial_keys)
 
-    def start_episode(self, memory: HiMetaMemory, first_in_trial: bool) -> HiMetaMemory:
+    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool) -> RecurrentMemory:
         return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: HiMetaMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: RecurrentMemory, deterministic: bool):
         agent = self.agent
         state = agent.normalize(obs)
         logits = agent.high.head(memory.hidden)
@@ -159,7 +147,7 @@ class HiMetaPolicy:
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: HiMetaMemory, transition: Transition) -> HiMetaMemory:
+    def observe(self, memory: RecurrentMemory, transition: Transition) -> RecurrentMemory:
         agent = self.agent
         reward = agent.tensor(agent.config.reward_scale * agent.extrinsic_reward(transition.reward))
         hidden = agent.high.step(memory.hidden, agent.normalize(transition.obs),

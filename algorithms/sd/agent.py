@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from algorithms.common.generators import generator_state, restore_generator
-from algorithms.common.keyed_noise import keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import RecurrentMemory, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.sd.buffer import TrialBuffer
@@ -52,8 +52,6 @@ from envs.suite import EnvSpec
 
 AdvantageHorizon = Literal["episode", "trial"]
 EvalY = Literal["sample", "prob"]
-EVAL_Y_STREAM = 3
-"""Stream id of the evaluation ``y`` draws in :func:`~algorithms.common.keyed_noise.trial_streams`."""
 INPUT_CLIP = math.inf
 """The reference does not clip the normalised policy inputs."""
 
@@ -82,15 +80,6 @@ class SDConfig:
     eval_y: EvalY
 
 
-@dataclass(frozen=True)
-class SDMemory:
-    """Per slot: the encoder's GRU state ``[B, H]`` (carried across a trial's episodes) and the slot's
-    evaluation stream (seeded by the run seed and the slot's trial key)."""
-
-    hidden: torch.Tensor
-    eval_streams: list[torch.Generator]
-
-
 class SDPolicy:
     """The acting side, batched over env slots; the GRU state is carried across a trial's episodes."""
 
@@ -100,20 +89,19 @@ class SDPolicy:
     def __init__(self, agent: SDAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> SDMemory:
-        """Zero GRU states; without ``trial_keys`` (a call outside the sampler) slots are keyed by row."""
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> RecurrentMemory:
+        """Zero GRU states and each slot's evaluation stream."""
         agent = self.agent
-        keys = np.arange(batch_size) if trial_keys is None else trial_keys
-        hidden = torch.zeros(batch_size, agent.config.networks.recurrent_size, device=agent.device)
-        return SDMemory(hidden, trial_streams(agent.seed, keys, EVAL_Y_STREAM))
+        return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
+                                     agent.seed, trial_keys)
 
-    def start_episode(self, memory: SDMemory, first_in_trial: bool) -> SDMemory:
+    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool) -> RecurrentMemory:
         if first_in_trial:
             return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
         return memory
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: SDMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: RecurrentMemory, deterministic: bool):
         """Deterministic (evaluation) acting takes the action mean; its ``y`` is set by ``eval_y``: a
         Gumbel-softmax sample from the slot's trial stream (the input distribution the policy and the
         latent normaliser were trained on; the training stream is never touched, and a trial's draws
@@ -135,7 +123,7 @@ class SDPolicy:
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: SDMemory, transition: Transition) -> SDMemory:
+    def observe(self, memory: RecurrentMemory, transition: Transition) -> RecurrentMemory:
         """``h_t = GRU((a_t, s_{t+1}, r_t), h_{t-1})`` with the unclipped action and the raw reward."""
         device = self.agent.device
         return dataclasses.replace(memory, hidden=self.agent.encoder.step(
