@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from envs.policy import MemoryScope, Transition
+from envs.policy import Acting, MemoryScope, Transition
 from envs.suite import EnvSpec
 
 
@@ -58,14 +58,14 @@ class ProbePolicy(nn.Module):
         return memory
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: torch.Tensor, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: torch.Tensor, acting: Acting):
         mean = self.head(torch.cat([torch.as_tensor(obs), memory], dim=-1))
         extras = {"hidden_norm": memory.norm(dim=-1).numpy()}
         if self.uniform_actions:
             size = (obs.shape[0], self.spec.action_dim)
             action = self.uniform_rng.uniform(self.spec.action_low, self.spec.action_high, size)
             return action.astype(np.float32), extras, memory
-        if deterministic:
+        if acting.deterministic:
             return mean.numpy(), extras, memory
         noise = torch.randn(mean.shape, generator=self.generator)
         return (mean + self.log_std.exp() * noise).numpy(), extras, memory

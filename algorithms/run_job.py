@@ -79,7 +79,7 @@ def _train(job: TrainingJob, paths: RunPaths, num_workers: int, stop: StopReques
              "in %.1f s", job.run_id, job.method, method.algorithm, job.seed, device, num_workers,
              suite.name, job.benchmark_seed, time.perf_counter() - started)
     schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=job.training["episodes_per_task"],
-                            trials_per_class=job.training["trials_per_class"])
+                            trials_per_class=job.training["trials_per_class"], task_sampling=job.task_sampling)
     config = TrainingConfig(
         iterations=job.training["iterations"], eval_interval=job.training["eval_interval"],
         checkpoint_interval=job.training["checkpoint_interval"],

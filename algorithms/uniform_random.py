@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.policy import Transition
+from envs.policy import Acting, Transition
 from envs.suite import EnvSpec
 
 
 class UniformRandomPolicy:
     """Samples every action uniformly from the action box; memoryless.
 
-    It ignores ``deterministic``: evaluation of this policy measures chance level, which needs the
-    random actions. Reproducible: the same seed gives the same action sequence.
+    It ignores ``acting``: evaluation of this policy measures chance level, which needs the random
+    actions. Reproducible: the same seed gives the same action sequence.
     """
 
     memory_scope = "episode"
@@ -27,7 +27,7 @@ class UniformRandomPolicy:
     def start_episode(self, memory: None, first_in_trial: bool) -> None:
         return None
 
-    def act(self, obs: np.ndarray, memory: None, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: None, acting: Acting):
         size = (obs.shape[0], self.spec.action_dim)
         return self.rng.uniform(self.spec.action_low, self.spec.action_high, size), {}, None
 

@@ -24,6 +24,7 @@ import yaml
 from algorithms.registry import method_from_values
 from envs.benchmarks import build_suite
 from envs.metrics import episode_table
+from envs.policy import DETERMINISTIC_EVALUATION, STOCHASTIC_EVALUATION
 from envs.sampler import ParallelSampler
 from envs.schedule import TaskSchedule
 from envs.suite import all_classes, split_of
@@ -66,13 +67,13 @@ def main() -> None:
             agent = method_from_values(job["method"], values, f"{job['method']} ({mode})").build_agent(
                 suite.spec, job["seed"], torch.device("cpu"))
             agent.load_state_dict(state)
-            for deterministic in (True, False):
-                episodes = episode_table(sampler.collect(agent.policy, trials, deterministic=deterministic))
+            for acting in (DETERMINISTIC_EVALUATION, STOCHASTIC_EVALUATION):
+                episodes = episode_table(sampler.collect(agent.policy, trials, acting))
                 episodes["split"] = [split_of(suite, task) for task in episodes["task"]]
                 means = episodes.groupby("split")[["success", "return"]].mean()
                 cells = "  ".join(f"{split}: success {row['success']:.3f} return {row['return']:7.1f}"
                                   for split, row in means.iterrows())
-                actions = "deterministic" if deterministic else "sampled"
+                actions = "deterministic" if acting.deterministic else "sampled"
                 print(f"{mode:16s} {actions:13s} {cells}", flush=True)
 
 

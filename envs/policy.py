@@ -8,8 +8,13 @@ stateless with respect to rollouts::
     for episode in trial:
         memory = policy.start_episode(memory, first_in_trial=episode == 0)
         for t in range(T):
-            action, extras, memory = policy.act(obs_t, memory, deterministic)
+            action, extras, memory = policy.act(obs_t, memory, acting)
             memory = policy.observe(memory, Transition(obs_t, action, reward_t, next_obs_t))
+
+``acting`` (:class:`Acting`) says whether the collection trains or evaluates and whether actions are
+the distributions' means. Evaluation draws nothing from a training stream: its noise (stochastic
+actions, sampled latents) comes from per-trial streams, so an evaluation is a function of the weights
+and the trials alone.
 
 ``memory_scope`` says how memory behaves inside a trial of several episodes on one variant:
 
@@ -23,7 +28,9 @@ stateless with respect to rollouts::
 A policy that sets ``trial_keyed = True`` is called ``initial_memory(batch, trial_keys=keys)``: one
 integer per slot, :func:`trial_key` of the slot's trial and first episode, so it can draw noise that
 belongs to a trial wherever the trial is played (slot, group, chunk and worker count do not matter).
-PEARL and PEACH key their evaluation ``z`` this way.
+Every method's policy is trial-keyed: its evaluation noise (HiMeta's and SD's ``y``, PEARL's and
+PEACH's ``z``, and every sampled action of a stochastic evaluation) comes from streams seeded by
+these keys (:mod:`algorithms.common.keyed_noise`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,39 @@ import numpy as np
 
 MemoryScope = Literal["episode", "trial"]
 MEMORY_SCOPES: tuple[str, ...] = ("episode", "trial")
+EvaluationActions = Literal["deterministic", "stochastic"]
+EVALUATION_ACTIONS: tuple[str, ...] = ("deterministic", "stochastic")
+
+
+@dataclass(frozen=True)
+class Acting:
+    """How one collection acts.
+
+    ``evaluation``: the evaluation protocol. No training random stream is drawn from (every draw
+    comes from the slot's trial stream), no exploration device is used (HAC subgoal tests), and
+    context-based agents follow their evaluation schedule (PEARL: prior z for episode 0 of a trial,
+    then the posterior). ``deterministic``: actions are the policy distributions' means; only
+    evaluation acts deterministically.
+    """
+
+    evaluation: bool
+    deterministic: bool
+
+    def __post_init__(self) -> None:
+        if self.deterministic and not self.evaluation:
+            raise ValueError("training collections sample their actions; deterministic acting is evaluation")
+
+    @classmethod
+    def evaluating(cls, actions: EvaluationActions) -> Acting:
+        """The evaluation mode of ``evaluation.actions``."""
+        if actions not in EVALUATION_ACTIONS:
+            raise ValueError(f"evaluation actions must be one of {EVALUATION_ACTIONS}, got {actions!r}")
+        return cls(evaluation=True, deterministic=actions == "deterministic")
+
+
+TRAINING = Acting(evaluation=False, deterministic=False)
+DETERMINISTIC_EVALUATION = Acting(evaluation=True, deterministic=True)
+STOCHASTIC_EVALUATION = Acting(evaluation=True, deterministic=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +115,7 @@ class RolloutPolicy(Protocol):
     def start_episode(self, memory: Any, first_in_trial: bool) -> Any: ...
 
     def act(
-        self, obs: np.ndarray, memory: Any, deterministic: bool
+        self, obs: np.ndarray, memory: Any, acting: Acting
     ) -> tuple[np.ndarray, dict[str, np.ndarray], Any]: ...
 
     def observe(self, memory: Any, transition: Transition) -> Any: ...

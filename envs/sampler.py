@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from envs.policy import MEMORY_SCOPES, RolloutPolicy, Transition, trial_key
+from envs.policy import MEMORY_SCOPES, TRAINING, Acting, RolloutPolicy, Transition, trial_key
 from envs.rollout import Rollout
 from envs.schedule import Trial
 from envs.suite import TaskSuite, all_classes
@@ -137,7 +137,7 @@ class ParallelSampler:
 
     # ------------------------------------------------------------------ public API
     def collect(
-        self, policy: RolloutPolicy, trials: Sequence[Trial], deterministic: bool = False
+        self, policy: RolloutPolicy, trials: Sequence[Trial], acting: Acting = TRAINING
     ) -> Rollout:
         """Play every trial to the end and return the recorded rollout.
 
@@ -160,7 +160,7 @@ class ParallelSampler:
             with _torch_threads(self.inference_threads):
                 for start in range(0, len(runs), self.max_slots):
                     self._collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout,
-                                        deterministic)
+                                        acting)
         except BaseException:
             self._abort()  # commands may be in flight: the pool cannot be reused consistently
             raise
@@ -232,7 +232,7 @@ class ParallelSampler:
         trials: list[Trial],
         runs: list[_Run],
         rollout: Rollout,
-        deterministic: bool,
+        acting: Acting,
     ) -> None:
         n_groups = min(self.pipeline_groups, len(runs))
         groups = [np.arange(g, len(runs), n_groups) for g in range(n_groups)]
@@ -265,7 +265,7 @@ class ParallelSampler:
             actions: list[np.ndarray] = [None] * len(groups)  # type: ignore[list-item]
             for g, slots in enumerate(groups):
                 actions[g], memories[g] = self._act(policy, memories[g], rollout, slots, trial_index,
-                                                    episode_index, 0, deterministic)
+                                                    episode_index, 0, acting)
                 self._send(owner[g], ("step", g), f"stepping group {g} at step 0")
             for t in range(steps):
                 for g, slots in enumerate(groups):
@@ -289,7 +289,7 @@ class ParallelSampler:
                     if t + 1 < steps:
                         actions[g], memories[g] = self._act(policy, memories[g], rollout, slots,
                                                             trial_index, episode_index, t + 1,
-                                                            deterministic)
+                                                            acting)
                         self._send(owner[g], ("step", g), f"stepping group {g} at step {t + 1}")
             last = rollout.truncated[trial_index, episode_index, steps - 1]
             if not last.all():
@@ -298,10 +298,10 @@ class ParallelSampler:
                     "must equal the env's time limit"
                 )
 
-    def _act(self, policy, memory, rollout, slots, trial_index, episode_index, t, deterministic):
+    def _act(self, policy, memory, rollout, slots, trial_index, episode_index, t, acting):
         ti, ei = trial_index[slots], episode_index[slots]
         obs = rollout.observations[ti, ei, t]
-        action, extras, memory = policy.act(obs, memory, deterministic)
+        action, extras, memory = policy.act(obs, memory, acting)
         action = np.asarray(action, dtype=np.float32)
         if action.shape != (len(slots), self.spec.action_dim) or not np.isfinite(action).all():
             raise ValueError(

@@ -8,6 +8,8 @@ first problem with a message naming the file, the key and the fix:
 * the study schema ``workflow/schemas/config.schema.yaml`` (types, ranges, unknown keys), whose
   defaults are filled in;
 * the benchmark name (``ml10``, ``ml45``, ``ml1:<class>``; an unknown class lists the known ones);
+* the protocol: ``task_sampling`` against trials and evaluation variants per class, and
+  ``evaluation.scored_episodes`` against the trial length;
 * every method file plus the study's ``overrides``, through the method's strict loader (every value
   against its declared type): done once, by :func:`study.plan.plan_study`, which every caller runs
   right after this module's checks and before any job exists.
@@ -81,7 +83,25 @@ def validate_study(config: Any, where: str) -> dict[str, Any]:
     """Schema + benchmark; returns the config with defaults filled in (methods: study.plan.plan_study)."""
     checked = validate_schema(config, where)
     _check_benchmark(checked["benchmark"], where)
+    _check_protocol(checked, where)
     return checked
+
+
+def _check_protocol(config: dict[str, Any], where: str) -> None:
+    from envs.schedule import check_task_sampling
+
+    try:
+        check_task_sampling(config["task_sampling"], config["training"]["trials_per_class"],
+                            config["evaluation"]["variants_per_class"])
+    except ValueError as error:
+        raise StudyConfigError(f"{where}: {error}") from None
+    scored = config["evaluation"]["scored_episodes"]
+    if isinstance(scored, int) and scored > config["evaluation"]["episodes_per_variant"]:
+        raise StudyConfigError(
+            f"{where}: evaluation.scored_episodes {scored} exceeds evaluation.episodes_per_variant "
+            f"({config['evaluation']['episodes_per_variant']}): the last scored_episodes episodes of each "
+            "trial are scored; lower it or lengthen the trials"
+        )
 
 
 def _check_benchmark(name: str, where: str) -> None:

@@ -25,7 +25,8 @@ class TrainingJob:
     """A (method, seed) cell of a study with every setting that influences its numbers.
 
     ``training`` holds ``iterations, episodes_per_task, trials_per_class, eval_interval,
-    checkpoint_interval``; ``evaluation`` the :class:`envs.evaluation.EvaluationConfig` fields;
+    checkpoint_interval``; ``task_sampling`` the schedule's protocol
+    (:class:`envs.schedule.TaskSchedule`); ``evaluation`` the :class:`envs.evaluation.EvaluationConfig` fields;
     ``sampler`` ``max_slots`` and ``pipeline_groups`` (the worker count is not here: it never changes
     the numbers). ``learner_threads`` is torch's CPU thread count for the learner: with more than one,
     torch's parallel reductions make repeated runs differ in the last digits, so 1 is the reproducible
@@ -39,6 +40,7 @@ class TrainingJob:
     benchmark: str
     benchmark_seed: int
     episode_length: int
+    task_sampling: str
     training: dict[str, int]
     evaluation: dict[str, Any]
     sampler: dict[str, int]
@@ -78,6 +80,7 @@ class ChanceJob:
     benchmark: str
     benchmark_seed: int
     episode_length: int
+    task_sampling: str
     evaluation: dict[str, Any]
     sampler: dict[str, int]
 

@@ -79,6 +79,7 @@ def plan_study(config: dict[str, Any], where: str = "config") -> StudyPlan:
         "benchmark": config["benchmark"],
         "benchmark_seed": config["benchmark_seed"],
         "episode_length": config["episode_length"],
+        "task_sampling": config["task_sampling"],
         "evaluation": dict(config["evaluation"]),
         "sampler": {key: config["sampler"][key] for key in SAMPLER_KEYS},
     }

@@ -59,7 +59,7 @@ class ScriptedExpertPolicy:
     def start_episode(self, memory, first_in_trial: bool) -> None:
         return None
 
-    def act(self, obs: np.ndarray, memory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory, acting):
         actions = np.stack([self.expert.get_action(o) for o in obs])
         return actions, {}, None
 
@@ -82,7 +82,7 @@ class StepCounterPolicy:
             return np.zeros_like(memory)
         return memory
 
-    def act(self, obs: np.ndarray, memory: np.ndarray, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: np.ndarray, acting):
         return np.zeros((len(obs), self.action_dim)), {"memory": memory.copy()}, memory
 
     def observe(self, memory: np.ndarray, transition: Transition) -> np.ndarray:
@@ -125,12 +125,12 @@ class GaussianPolicy:
     def start_episode(self, memory, first_in_trial: bool) -> None:
         return None
 
-    def act(self, obs, memory, deterministic: bool):
+    def act(self, obs, memory, acting):
         import torch
 
         with torch.no_grad():
             dist = self.distribution(torch.as_tensor(obs))
-            if deterministic:
+            if acting.deterministic:
                 action = dist.mean
             else:
                 action = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=self.generator)

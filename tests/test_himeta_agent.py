@@ -13,6 +13,7 @@ from helpers import assert_short_ml10_run_resumes, run_training
 from algorithms.himeta.agent import HiMetaAgent
 from algorithms.himeta.config import himeta_config, load_himeta_config
 from envs.point_robot import PointRobotSuite
+from envs.policy import DETERMINISTIC_EVALUATION, TRAINING
 
 CONFIGS = Path(__file__).resolve().parents[1] / "config" / "methods"
 VARIANTS = ("cd", "cm", "st")
@@ -80,9 +81,9 @@ def test_deterministic_acting_draws_no_random_numbers():
     agent = HiMetaAgent(suite.spec, _small(load_himeta_config(CONFIGS / "himeta-st.yaml")), seed=0)
     before = agent.act_generator.get_state().clone()
     memory = agent.policy.initial_memory(3)
-    action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), before)
-    agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
+    agent.policy.act(np.zeros((3, 4), np.float32), memory, TRAINING)
     assert not torch.equal(agent.act_generator.get_state(), before)
     assert action.shape == (3, 2) and extras["y"].shape == (3, 5) and extras["z"].shape == (3, 2)
 

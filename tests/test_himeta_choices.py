@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from algorithms.common.gumbel import gumbel_softmax
-from algorithms.common.keyed_noise import EVAL_Y_STREAM, keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import EVALUATION_STREAM, keyed_uniform, trial_streams
 from algorithms.himeta import agent as agent_module
 from algorithms.himeta.equations import shaped_reward
 from algorithms.himeta.losses import high_level_loss
@@ -25,6 +25,7 @@ from algorithms.registry import METHODS_DIR, method_from_values, read_method_fil
 from envs.ml10 import ML10Suite
 from envs.sampler import ParallelSampler
 from envs.schedule import TaskSchedule
+from envs.policy import DETERMINISTIC_EVALUATION
 
 EPISODE_LENGTH = 50
 REFERENCE_REWARD_SCALE = 0.1  # himeta-reference.md section 7: r <- 0.1 g(r), no intrinsic reward
@@ -131,17 +132,17 @@ def test_evaluation_y_is_a_seeded_gumbel_sample_that_leaves_the_training_stream_
     start = agent.policy.initial_memory(len(obs), trial_keys=keys)
     memory = dataclasses.replace(start, hidden=start.hidden + 0.1)
     acting_state = agent.act_generator.get_state()
-    _, extras, _ = agent.policy.act(obs, memory, deterministic=True)
+    _, extras, _ = agent.policy.act(obs, memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), acting_state)
     with torch.no_grad():
         logits = agent.high.head(memory.hidden)
-    uniform = keyed_uniform(trial_streams(0, keys, EVAL_Y_STREAM), logits.shape[-1], logits.device)
+    uniform = keyed_uniform(trial_streams(0, keys, EVALUATION_STREAM), logits.shape[-1], logits.device)
     expected = gumbel_softmax(logits, 1.0, uniform=uniform)  # each slot's draw from its trial's stream
     np.testing.assert_allclose(extras["y"], expected.numpy(), rtol=1e-6)
     assert not np.allclose(extras["y"], torch.softmax(logits, -1).numpy(), atol=1e-3)
 
     onehot = _agent(suite, eval_y="onehot")
-    _, extras, _ = onehot.policy.act(obs, onehot.policy.initial_memory(len(obs)), deterministic=True)
+    _, extras, _ = onehot.policy.act(obs, onehot.policy.initial_memory(len(obs)), DETERMINISTIC_EVALUATION)
     assert set(np.unique(extras["y"])) <= {0.0, 1.0} and (extras["y"].sum(-1) == 1).all()
 
 
@@ -155,7 +156,7 @@ def test_an_evaluation_is_a_function_of_the_weights_not_of_the_sampler_layout(da
     def played(order, max_slots, groups):
         with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
             chosen = [trials[i] for i in order]
-            rollout = sampler.collect(agent.policy, chosen, deterministic=True)
+            rollout = sampler.collect(agent.policy, chosen, DETERMINISTIC_EVALUATION)
         return {(t.class_name, t.variant): (rollout.extras["y"][i], rollout.actions[i])
                 for i, t in enumerate(chosen)}
 

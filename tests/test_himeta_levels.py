@@ -60,7 +60,8 @@ def test_shapes(levels):
     assert logits.shape == (B, T, CONFIG.categories) and hidden.shape == (B, T, CONFIG.recurrent_size)
     y = levels["high"].sample(logits)
     torch.testing.assert_close(y.sum(-1), torch.ones(B, T))
-    z, log_q = tanh_sample(levels["intermediate"].distribution(batch["obs"], y))
+    dist = levels["intermediate"].distribution(batch["obs"], y)
+    z, log_q = tanh_sample(dist, torch.randn_like(dist.mean))
     assert z.shape == (B, T, ACT) and log_q.shape == (B, T) and z.abs().max() < 1
     ego = batch["obs"][..., list(EGO_STATE_INDICES)]
     assert levels["intermediate"].decode(ego, z, y).shape == (B, T, EGO)
@@ -70,7 +71,7 @@ def test_shapes(levels):
 
 def test_tanh_gaussian_log_density_hand_computed():
     dist = Normal(torch.tensor([0.5]), torch.tensor([2.0]))
-    z, log_q = tanh_sample(dist, deterministic=True)
+    z, log_q = tanh_sample(dist, None)
     expected = -math.log(2.0) - 0.5 * math.log(2 * math.pi) - math.log(1 - math.tanh(0.5) ** 2)
     assert z.item() == pytest.approx(math.tanh(0.5))
     assert log_q.item() == pytest.approx(expected, abs=1e-5)
@@ -105,7 +106,8 @@ def test_policy_loss_reaches_only_the_low_level(levels):
     batch = _batch()
     logits, _ = levels["high"](batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"])
     y = levels["high"].sample(logits).detach()  # PPO trains on the stored (detached) y and z
-    z, _ = tanh_sample(levels["intermediate"].distribution(batch["obs"], y))
+    dist = levels["intermediate"].distribution(batch["obs"], y)
+    z, _ = tanh_sample(dist, torch.randn_like(dist.mean))
     dist = levels["low"](batch["obs"], y, z.detach())
     log_prob = dist.log_prob(batch["actions"]).sum(-1)
     loss, _ = clipped_surrogate(log_prob, log_prob.detach() - 0.1, torch.randn(B, T), clip=0.2)

@@ -23,7 +23,7 @@ from algorithms.peach.goals import hindsight_goal_steps, subgoal_reward
 from algorithms.registry import load_method
 from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
-from envs.policy import Transition
+from envs.policy import DETERMINISTIC_EVALUATION, TRAINING, Transition
 from envs.sampler import ParallelSampler
 from envs.schedule import Trial
 
@@ -271,7 +271,7 @@ def test_restored_agent_continues_exactly():
     restored.load_state_dict(torch.load(stream, weights_only=False, map_location="cpu"))
     assert restored.gradient_step() == agent.gradient_step()
     obs = np.ones((2, 4), np.float32)
-    acted = [a.policy.act(obs, a.policy.start_episode(a.policy.initial_memory(2), True), False)[0]
+    acted = [a.policy.act(obs, a.policy.start_episode(a.policy.initial_memory(2), True), TRAINING)[0]
              for a in (agent, restored)]
     np.testing.assert_array_equal(*acted)  # the acting stream was restored too
 
@@ -283,7 +283,7 @@ def test_prior_then_posterior_z_and_subgoals_that_change_only_at_their_period():
     trials = [Trial("point-goal", 3, 3), Trial("point-goal", 40, 3)]
     with ParallelSampler(suite, num_workers=1, pipeline_groups=1) as sampler:
         training = sampler.collect(agent.policy, trials)
-        evaluation = sampler.collect(agent.policy, trials, deterministic=True)
+        evaluation = sampler.collect(agent.policy, trials, DETERMINISTIC_EVALUATION)
     np.testing.assert_array_equal(training.extras["prior_z"][0, :, 0], [True, True, False])
     np.testing.assert_array_equal(evaluation.extras["prior_z"][0, :, 0], [True, False, False])
     z = training.extras["z"]
@@ -306,12 +306,12 @@ def test_deterministic_acting_draws_nothing_and_a_new_trial_resets_the_belief():
     obs = np.zeros((2, 4), np.float32)
     streams = (agent.act_generator.get_state().clone(), agent.update_generator.get_state().clone(),
                torch.random.get_rng_state().clone(), agent.sample_rng.bit_generator.state)
-    action, extras, memory = policy.act(obs, memory, deterministic=True)
+    action, extras, memory = policy.act(obs, memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), streams[0])
     assert torch.equal(agent.update_generator.get_state(), streams[1])
     assert torch.equal(torch.random.get_rng_state(), streams[2])
     assert agent.sample_rng.bit_generator.state == streams[3]
-    again, extras_again, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), True)
+    again, extras_again, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), DETERMINISTIC_EVALUATION)
     np.testing.assert_array_equal(action, again)  # same weights, same evaluation numbers
     np.testing.assert_array_equal(extras["subgoals"], extras_again["subgoals"])
     memory = policy.observe(memory, Transition(obs, action, np.ones(2), obs))

@@ -21,7 +21,7 @@ from algorithms.pearl.agent import PEARLAgent
 from algorithms.pearl.config import load_pearl_config, pearl_config
 from algorithms.registry import load_method
 from envs.point_robot import PointRobotSuite
-from envs.policy import Transition
+from envs.policy import DETERMINISTIC_EVALUATION, Transition
 from envs.sampler import ParallelSampler
 from envs.schedule import Trial
 
@@ -153,7 +153,7 @@ def test_training_uses_the_prior_first_then_the_posterior_evaluation_adapts_afte
     trials = [Trial("point-goal", 3, 3), Trial("point-goal", 40, 3)]
     with ParallelSampler(suite, num_workers=1, pipeline_groups=1) as sampler:
         training = sampler.collect(agent.policy, trials)
-        evaluation = sampler.collect(agent.policy, trials, deterministic=True)
+        evaluation = sampler.collect(agent.policy, trials, DETERMINISTIC_EVALUATION)
     np.testing.assert_array_equal(training.extras["prior_z"][0, :, 0], [True, True, False])
     np.testing.assert_array_equal(evaluation.extras["prior_z"][0, :, 0], [True, False, False])
     z = training.extras["z"]
@@ -180,9 +180,9 @@ def test_a_new_trial_resets_the_belief_and_evaluation_leaves_training_streams_al
     memory = policy.start_episode(policy.initial_memory(2), first_in_trial=True)
     obs = np.zeros((2, 4), np.float32)
     before = agent.act_generator.get_state().clone()
-    action, _, memory = policy.act(obs, memory, deterministic=True)
+    action, _, memory = policy.act(obs, memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), before)
-    again, _, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), deterministic=True)
+    again, _, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), DETERMINISTIC_EVALUATION)
     np.testing.assert_array_equal(action, again)  # same weights, same evaluation numbers
     memory = policy.observe(memory, Transition(obs, action, np.ones(2), obs))
     assert memory.belief.count == 1
@@ -225,7 +225,7 @@ def test_evaluation_z_belongs_to_the_trial_not_to_its_slot():
     def z_by_trial(order, max_slots, groups):
         with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
             played = [trials[i] for i in order]
-            rollout = sampler.collect(agent.policy, played, deterministic=True)
+            rollout = sampler.collect(agent.policy, played, DETERMINISTIC_EVALUATION)
         return {played[i].variant: rollout.extras["z"][i, :, 0] for i in range(len(played))}
 
     one_group = z_by_trial(range(6), max_slots=6, groups=1)

@@ -91,10 +91,11 @@ def test_a_training_job_stops_before_its_deadline_with_a_checkpoint(tmp_path, mo
     method = load_method("himeta-cd")
     job = TrainingJob(
         method="himeta-cd", method_values={**method.values, "him_updates": 1}, seed=0, benchmark="ml10",
-        benchmark_seed=0, episode_length=10,
+        benchmark_seed=0, episode_length=10, task_sampling="per_iteration",
         training={"iterations": 3, "episodes_per_task": 1, "trials_per_class": 1, "eval_interval": 3,
                   "checkpoint_interval": 10},
-        evaluation={"variants_per_class": 1, "episodes_per_variant": 1, "scored_episodes": "all"},
+        evaluation={"variants_per_class": 1, "episodes_per_variant": 1, "scored_episodes": "all",
+                    "actions": "deterministic"},
         sampler={"max_slots": 50, "pipeline_groups": 2}, device="cpu",
     )
     roots = tmp_path / "results", tmp_path / "checkpoints", tmp_path / "logs"

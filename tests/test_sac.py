@@ -68,13 +68,13 @@ def test_soft_update_is_polyak_averaging():
     torch.testing.assert_close(target.weight, torch.full((1, 2), 0.1))
 
 
-def test_deterministic_action_is_tanh_of_the_mean_and_draws_nothing():
+def test_acting_is_tanh_of_the_mean_plus_scaled_noise():
     policy = TanhGaussianPolicy(3, 2, CONFIG)
-    generator = torch.Generator().manual_seed(0)
-    before = generator.get_state().clone()
-    x = torch.randn(4, 3)
-    torch.testing.assert_close(policy.act(x, True, generator), torch.tanh(policy(x)[0]))
-    assert torch.equal(generator.get_state(), before)
+    x, noise = torch.randn(4, 3), torch.randn(4, 2)
+    mean, log_std = policy(x)
+    torch.testing.assert_close(policy.act(x, None), torch.tanh(mean))
+    torch.testing.assert_close(policy.act(x, noise), torch.tanh(mean + log_std.exp() * noise))
+    torch.testing.assert_close(policy.mean_and_sample(x, noise), (torch.tanh(mean), policy.act(x, noise)))
 
 
 def test_one_step_routes_each_loss_to_its_own_networks():

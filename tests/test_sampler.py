@@ -14,6 +14,7 @@ from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler, SamplerError
 from envs.schedule import TaskSchedule, Trial
+from envs.policy import DETERMINISTIC_EVALUATION
 
 
 def _reference_episode(suite, class_name, variant, expert):
@@ -35,7 +36,7 @@ def test_scripted_expert_succeeds_and_metrics_match_env_info():
     policy = ScriptedExpertPolicy("reach-v3")
     trials = [Trial("reach-v3", variant, 1) for variant in (0, 1, 2, 3)]
     with ParallelSampler(suite, num_workers=2) as sampler:
-        rollout = sampler.collect(policy, trials, deterministic=True)
+        rollout = sampler.collect(policy, trials, DETERMINISTIC_EVALUATION)
     metrics = episode_metrics(rollout.rewards, rollout.successes)
     assert metrics.success.mean() >= 0.75  # the expert reaches the goal
     for i, trial in enumerate(trials):
@@ -117,7 +118,7 @@ def test_pipeline_groups_do_not_change_lockstep_results(ml10_short):
     out = []
     for groups in (1, 2):
         with ParallelSampler(ml10_short, num_workers=2, pipeline_groups=groups) as sampler:
-            out.append(sampler.collect(ScriptedExpertPolicy("reach-v3"), trials, deterministic=True))
+            out.append(sampler.collect(ScriptedExpertPolicy("reach-v3"), trials, DETERMINISTIC_EVALUATION))
     np.testing.assert_array_equal(out[0].observations, out[1].observations)
 
 
@@ -174,7 +175,7 @@ def test_bad_input_is_rejected_before_any_step(ml10_short):
             sampler.collect(policy, [])
 
         class WrongShape(UniformRandomPolicy):
-            def act(self, obs, memory, deterministic):
+            def act(self, obs, memory, acting):
                 return np.zeros((len(obs), 3)), {}, None
 
         with pytest.raises(ValueError, match=r"shape \(1, 3\)"):

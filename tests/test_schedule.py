@@ -98,3 +98,32 @@ def test_trials_per_class_beyond_the_variants_is_refused(ml10):
         TaskSchedule(ml10, 0, 5, trials_per_class=51)
     with pytest.raises(ValueError, match="trials_per_class"):
         TaskSchedule(ml10, 0, 5, trials_per_class=0)
+
+
+def test_fixed_per_run_plays_one_variant_per_class_in_training_and_evaluation(ml10):
+    """The HiMeta reference code's protocol: one variant per (run seed, class), train and test classes."""
+    fixed = TaskSchedule(ml10, run_seed=3, episodes_per_task=5, task_sampling="fixed_per_run")
+    variants = _variants(fixed, 40)
+    assert (variants == variants[0]).all()  # the same variant of each class at every iteration
+    for trial in fixed.training_trials(0):
+        assert fixed.evaluation_variants(trial.class_name, 1) == [trial.variant]
+    evaluated = fixed.evaluation_trials(ml10.train_classes + ml10.test_classes, 1, 5)
+    assert [t.variant for t in evaluated[:10]] == list(variants[0])
+    assert all(0 <= t.variant < 50 and t.episodes == 5 for t in evaluated)
+    again = TaskSchedule(ml10, run_seed=3, episodes_per_task=1, task_sampling="fixed_per_run")
+    assert [t.variant for t in again.evaluation_trials(ml10.test_classes, 1, 1)] == \
+        [t.variant for t in evaluated[10:]]
+    others = [TaskSchedule(ml10, seed, 5, task_sampling="fixed_per_run") for seed in range(4, 8)]
+    for other in others:  # 15 classes x 1/50 chance each of a coincidence
+        played = [t.variant for t in other.evaluation_trials(ml10.train_classes + ml10.test_classes, 1, 1)]
+        assert sum(a != b.variant for a, b in zip(played, evaluated)) >= 10
+
+
+def test_fixed_per_run_refuses_what_it_cannot_play(ml10):
+    with pytest.raises(ValueError, match="trials_per_class must be 1"):
+        TaskSchedule(ml10, 0, 5, trials_per_class=2, task_sampling="fixed_per_run")
+    fixed = TaskSchedule(ml10, 0, 5, task_sampling="fixed_per_run")
+    with pytest.raises(ValueError, match="variants_per_class must be 1"):
+        fixed.evaluation_trials(ml10.test_classes, 5, 5)
+    with pytest.raises(ValueError, match="task_sampling must be one of"):
+        TaskSchedule(ml10, 0, 5, task_sampling="per_epoch")

@@ -12,13 +12,14 @@ import torch
 import yaml
 from helpers import assert_short_ml10_run_resumes, run_training
 
-from algorithms.common.keyed_noise import EVAL_Y_STREAM, keyed_uniform, trial_streams
+from algorithms.common.keyed_noise import EVALUATION_STREAM, keyed_uniform, trial_streams
 from algorithms.registry import METHODS_DIR, load_method
 from algorithms.sd.agent import SDAgent
 from algorithms.sd.config import sd_config
 from envs.point_robot import PointRobotSuite
 from envs.sampler import ParallelSampler
 from envs.schedule import Trial
+from envs.policy import DETERMINISTIC_EVALUATION, TRAINING
 
 LOSS_TERMS = {"vae_reward_loss", "vae_state_loss", "vae_gauss_loss", "vae_cat_loss", "vae_occ_loss",
               "vae_loss", "policy_loss", "value_loss", "entropy"}
@@ -78,7 +79,7 @@ def test_memory_carries_across_episodes_and_resets_between_trials():
     prior = agent.encoder.belief(torch.zeros(1, 64), None).prob
     trials = [Trial("point-goal", v, episodes=3) for v in (0, 25, 49)]
     with ParallelSampler(suite, num_workers=1) as sampler:
-        rollouts = [sampler.collect(agent.policy, trials, deterministic=True) for _ in range(2)]
+        rollouts = [sampler.collect(agent.policy, trials, DETERMINISTIC_EVALUATION) for _ in range(2)]
     for rollout in rollouts:
         probs = torch.as_tensor(rollout.extras["prob"])  # [trial, episode, step, K]
         # a new trial (and a new collection) starts from the prior, h = 0
@@ -128,23 +129,23 @@ def test_evaluation_acts_on_a_seeded_gumbel_sample_and_leaves_the_training_strea
     keys = np.array([7, 8, 9])
     hidden = torch.randn(3, agent.config.networks.recurrent_size)
     memory = dataclasses.replace(agent.policy.initial_memory(3, trial_keys=keys), hidden=hidden)
-    action, extras, memory = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    action, extras, memory = agent.policy.act(np.zeros((3, 4), np.float32), memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), before)
     assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
     with torch.no_grad():
-        uniform = keyed_uniform(trial_streams(0, keys, EVAL_Y_STREAM), 10, agent.device)
+        uniform = keyed_uniform(trial_streams(0, keys, EVALUATION_STREAM), 10, agent.device)
         sampled = agent.encoder.belief(hidden, None, uniform)
         mean_y = agent.encoder.belief(hidden, None)
     np.testing.assert_allclose(extras["latent"], sampled.policy_latent.numpy(), rtol=1e-5)
     assert not np.allclose(extras["latent"], mean_y.policy_latent.numpy(), atol=1e-4)
-    _, again, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=True)
+    _, again, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, DETERMINISTIC_EVALUATION)
     assert not np.allclose(again["latent"], extras["latent"])  # each trial's stream moves on
 
     prob_agent = SDAgent(suite.spec, _small(load_method("sd").config, eval_y="prob"), seed=0)
     prob_memory = dataclasses.replace(prob_agent.policy.initial_memory(3), hidden=hidden)
-    _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), prob_memory, deterministic=True)
+    _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), prob_memory, DETERMINISTIC_EVALUATION)
     np.testing.assert_allclose(extras["latent"], mean_y.policy_latent.numpy(), rtol=1e-5)
-    agent.policy.act(np.zeros((3, 4), np.float32), memory, deterministic=False)
+    agent.policy.act(np.zeros((3, 4), np.float32), memory, TRAINING)
     assert not torch.equal(agent.act_generator.get_state(), before)
 
 
@@ -157,7 +158,7 @@ def test_an_evaluation_is_a_function_of_the_weights_not_of_the_sampler_layout():
     def latents(order, max_slots, groups):
         with ParallelSampler(suite, num_workers=1, max_slots=max_slots, pipeline_groups=groups) as sampler:
             chosen = [trials[i] for i in order]
-            rollout = sampler.collect(agent.policy, chosen, deterministic=True)
+            rollout = sampler.collect(agent.policy, chosen, DETERMINISTIC_EVALUATION)
         return {t.variant: rollout.extras["latent"][i] for i, t in enumerate(chosen)}
 
     first, again = latents(range(5), 5, 1), latents([4, 2, 0, 1, 3], 3, 2)
@@ -181,9 +182,9 @@ def test_acting_keeps_its_tensors_on_the_learners_device_and_skips_the_critic(mo
     monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
     critic_calls = []
     agent.policy_network.critic.register_forward_hook(lambda *args: critic_calls.append(1))
-    for deterministic in (False, True):
+    for acting in (TRAINING, DETERMINISTIC_EVALUATION):
         copies.clear()
-        agent.policy.act(np.zeros((3, 4), np.float32), agent.policy.initial_memory(3), deterministic)
+        agent.policy.act(np.zeros((3, 4), np.float32), agent.policy.initial_memory(3), acting)
         assert sorted(copies) == [(3, 2), (3, 10), (3, 10)], copies
     assert not critic_calls
 

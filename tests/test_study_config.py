@@ -25,7 +25,7 @@ def test_a_yaml_syntax_error_names_the_file_and_the_line(tmp_path):
 
 
 def test_every_shipped_study_config_validates_and_plans_distinct_runs():
-    for name in ("config.yaml", "paper.yaml", "extended.yaml", "pilot.yaml"):
+    for name in ("config.yaml", "paper.yaml", "paper-reference-protocol.yaml", "extended.yaml", "pilot.yaml"):
         plan = plan_study(load_study_config(REPO / "config" / name))
         run_dirs = [job.run_dir() for job in plan.training.values()]
         assert len(set(run_dirs)) == len(run_dirs) == len(plan.methods) * len(plan.config["seeds"])
@@ -59,3 +59,32 @@ def test_a_study_config_must_be_a_mapping(tmp_path):
     (tmp_path / "list.yaml").write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(StudyConfigError, match="a study config must be a mapping, got list"):
         load_study_config(tmp_path / "list.yaml")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"task_sampling": "fixed_per_run"}, "variants_per_class must be 1"),
+    ({"task_sampling": "fixed_per_run", "evaluation": {"variants_per_class": 1, "episodes_per_variant": 5},
+      "training": {"iterations": 1, "episodes_per_task": 5, "trials_per_class": 3, "eval_interval": 1,
+                   "checkpoint_interval": 1}}, "trials_per_class must be 1"),
+    ({"evaluation": {"variants_per_class": 5, "episodes_per_variant": 5, "scored_episodes": 6}},
+     "scored_episodes 6 exceeds evaluation.episodes_per_variant"),
+    ({"evaluation": {"variants_per_class": 5, "episodes_per_variant": 5, "actions": "greedy"}}, "actions"),
+    ({"task_sampling": "per_epoch"}, "task_sampling"),
+])
+def test_a_protocol_the_schedule_cannot_play_is_refused_before_any_job(tmp_path, change, message):
+    config = {**yaml.safe_load((REPO / "config" / "paper.yaml").read_text()), **change}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(StudyConfigError, match=message):
+        load_study_config(path)
+
+
+def test_the_reference_protocol_study_plans_the_paper_study_with_fixed_variants():
+    paper = plan_study(load_study_config(REPO / "config" / "paper.yaml"))
+    reference = plan_study(load_study_config(REPO / "config" / "paper-reference-protocol.yaml"))
+    assert reference.config["task_sampling"] == "fixed_per_run" and paper.config["task_sampling"] == "per_iteration"
+    assert reference.training.keys() == paper.training.keys()
+    for cell, job in reference.training.items():
+        assert job.run_id != paper.training[cell].run_id  # its own folders: nothing overwritten
+        assert job.method_values == paper.training[cell].method_values
+        assert job.training == paper.training[cell].training

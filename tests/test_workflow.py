@@ -249,7 +249,8 @@ def _expected_run_ids(config: dict) -> dict[tuple[str, int], str]:
     training = {"trials_per_class": 1, **config["training"]}
     return {(method, seed): TrainingJob(
         method=method, method_values=_merged(method, config.get("overrides") or {}), seed=seed,
-        training=training, evaluation={"scored_episodes": "all", **config["evaluation"]},
+        training=training, task_sampling=config.get("task_sampling", "per_iteration"),
+        evaluation={"scored_episodes": "all", "actions": "deterministic", **config["evaluation"]},
         sampler={key: config["sampler"][key] for key in ("max_slots", "pipeline_groups")},
         learner_threads=config.get("learner_threads", 1), **shared).run_id
         for method in config["methods"] for seed in config["seeds"]}

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from envs.policy import slot_keys
+from envs.policy import Acting, slot_keys
 
-EVAL_Y_STREAM = 3
-"""Stream id of HiMeta's and SD's evaluation ``y`` draws."""
+EVALUATION_STREAM = 3
+"""Stream id of every evaluation draw of a slot (HiMeta's and SD's ``y``, sampled actions)."""
 
 
 def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.Generator]:
@@ -32,7 +32,7 @@ def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.
 @dataclass(frozen=True)
 class RecurrentMemory:
     """Per slot: a recurrent state ``[B, H]`` and the slot's evaluation stream (HiMeta's HL GRU and
-    SD's encoder GRU, each with its evaluation ``y`` stream)."""
+    SD's encoder GRU, each with its evaluation stream)."""
 
     hidden: torch.Tensor
     eval_streams: list[torch.Generator]
@@ -40,12 +40,30 @@ class RecurrentMemory:
     @classmethod
     def zeros(cls, batch_size: int, width: int, device: torch.device, seed: int,
               trial_keys: np.ndarray | None) -> RecurrentMemory:
-        """Zero states and one :data:`EVAL_Y_STREAM` stream per slot (keyed by row without keys)."""
+        """Zero states and one :data:`EVALUATION_STREAM` stream per slot (keyed by row without keys)."""
         keys = slot_keys(batch_size, trial_keys)
-        return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVAL_Y_STREAM))
+        return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVALUATION_STREAM))
 
 
 def keyed_uniform(generators: list[torch.Generator], width: int, device: torch.device) -> torch.Tensor:
     """``U(0, 1)`` noise ``[B, width]``: row ``b`` is the next ``width`` draws of ``generators[b]``."""
     rows = [torch.rand(width, generator=generator) for generator in generators]
     return torch.stack(rows).to(device)
+
+
+def keyed_normal(generators: list[torch.Generator], width: int, device: torch.device) -> torch.Tensor:
+    """``N(0, 1)`` noise ``[B, width]``: row ``b`` is the next ``width`` draws of ``generators[b]``."""
+    rows = [torch.randn(width, generator=generator) for generator in generators]
+    return torch.stack(rows).to(device)
+
+
+def action_noise(acting: Acting, shape: tuple[int, int], training: torch.Generator,
+                 streams: list[torch.Generator], device: torch.device) -> torch.Tensor | None:
+    """Standard normal noise ``shape = (B, width)`` for one batched reparameterised draw: ``None`` when
+    acting deterministically (nothing is drawn), the slots' trial streams in evaluation (the training
+    stream never moves), the ``training`` generator (on its own device) otherwise."""
+    if acting.deterministic:
+        return None
+    if acting.evaluation:
+        return keyed_normal(streams, shape[1], device)
+    return torch.randn(shape, generator=training, device=training.device).to(device)

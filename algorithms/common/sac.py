@@ -83,6 +83,7 @@ class TanhGaussianPolicy(nn.Module):
     def __init__(self, input_dim: int, action_dim: int, config: SACConfig) -> None:
         super().__init__()
         self.net = mlp(input_dim, config.hidden_sizes, 2 * action_dim, activation=nn.ReLU, output_init="small")
+        self.action_dim = action_dim
         self.log_std_min, self.log_std_max = config.log_std_min, config.log_std_max
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,16 +98,15 @@ class TanhGaussianPolicy(nn.Module):
         return PolicySample(torch.tanh(pre_tanh), tanh_log_prob(pre_tanh, mean, log_std), mean, log_std,
                             pre_tanh)
 
-    def act(self, x: torch.Tensor, deterministic: bool, generator: torch.Generator) -> torch.Tensor:
-        """``tanh(mean)`` when deterministic (draws no random numbers), else a sample."""
-        if deterministic:
-            return torch.tanh(self(x)[0])
-        return self.rsample(x, generator).action
-
-    def mean_and_sample(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(tanh(mean), a sample)`` from one forward pass; the sample draws as :meth:`rsample` does."""
+    def act(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        """``tanh(mean + std * noise)``, or ``tanh(mean)`` for ``noise=None`` (acting draws its noise
+        itself: :func:`algorithms.common.keyed_noise.action_noise`)."""
         mean, log_std = self(x)
-        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        return torch.tanh(mean if noise is None else mean + log_std.exp() * noise)
+
+    def mean_and_sample(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(tanh(mean), tanh(mean + std * noise))`` from one forward pass."""
+        mean, log_std = self(x)
         return torch.tanh(mean), torch.tanh(mean + log_std.exp() * noise)
 
 

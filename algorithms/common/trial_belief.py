@@ -5,12 +5,14 @@ this protocol; each composes it, so neither depends on the other's code:
 
 * memory per env slot: the :class:`GaussianBelief` of the current trial (reset at every new trial),
   the episode index in the trial, and the episode's ``z`` once drawn (:class:`BeliefMemory`);
-* the episode's ``z`` is drawn when its first action is taken: in training (stochastic acting) from
-  the prior ``N(0, I)`` for the first ``prior_episodes`` episodes, then from the posterior of every
-  transition of the trial so far; in evaluation (deterministic acting) from the prior for episode 0,
-  then the posterior (PEARL's Algorithm 2), with noise keyed by (seed, trial, episode)
+* the episode's ``z`` is drawn when its first action is taken: in training from the prior
+  ``N(0, I)`` for the first ``prior_episodes`` episodes, then from the posterior of every transition
+  of the trial so far; in evaluation (deterministic or stochastic actions alike) from the prior for
+  episode 0, then the posterior (PEARL's Algorithm 2), with noise keyed by (seed, trial, episode)
   (:func:`evaluation_z_noise`): every trial draws its own z, wherever the sampler plays it, and
   evaluation never moves the training streams;
+* each slot also holds its trial's evaluation stream, from which a stochastic evaluation draws its
+  actions (:func:`~algorithms.common.keyed_noise.action_noise`);
 * after each step the transition's context features are folded into the belief.
 
 Also here: the stable task ids both agents key their replay by, and the SAC inputs ``[obs, z]`` in
@@ -26,17 +28,19 @@ import numpy as np
 import torch
 
 from algorithms.common.context import ContextEncoder, GaussianBelief, context_features, sample_gaussian
-from envs.policy import Transition, slot_keys
+from algorithms.common.keyed_noise import EVALUATION_STREAM, action_noise, trial_streams
+from envs.policy import Acting, Transition, slot_keys
 
 
 @dataclass(frozen=True)
 class BeliefMemory:
-    """Per-slot belief of the current trial, the episode index, the episode's z (once drawn), and the
-    slots' trial keys (:func:`envs.policy.trial_key`)."""
+    """Per-slot belief of the current trial, the episode index, the slots' trial keys
+    (:func:`envs.policy.trial_key`) and evaluation streams, and the episode's z (once drawn)."""
 
     belief: GaussianBelief
     episode: int
     trial_keys: np.ndarray
+    eval_streams: list[torch.Generator]
     z: torch.Tensor | None = None
 
 
@@ -64,31 +68,38 @@ class TrialBelief:
         """The prior belief for ``batch_size`` slots; without ``trial_keys`` (a call outside the
         sampler) the slots are keyed by their row number."""
         keys = slot_keys(batch_size, trial_keys)
-        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1, keys)
+        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1, keys,
+                            trial_streams(self.seed, keys, EVALUATION_STREAM))
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
         if first_in_trial:
             fresh = self.initial_memory(memory.belief.precision_sum.shape[0], memory.trial_keys)
             return dataclasses.replace(fresh, episode=0)
-        return BeliefMemory(memory.belief, memory.episode + 1, memory.trial_keys)
+        return BeliefMemory(memory.belief, memory.episode + 1, memory.trial_keys, memory.eval_streams)
 
-    def uses_prior(self, episode: int, deterministic: bool) -> bool:
+    def uses_prior(self, episode: int, acting: Acting) -> bool:
         """Whether the episode acts with the prior rather than the trial's posterior."""
-        return episode == 0 if deterministic else episode < self.prior_episodes
+        return episode == 0 if acting.evaluation else episode < self.prior_episodes
 
-    def with_z(self, memory: BeliefMemory, batch_size: int, deterministic: bool) -> BeliefMemory:
+    def with_z(self, memory: BeliefMemory, batch_size: int, acting: Acting) -> BeliefMemory:
         """``memory`` with the episode's z, drawn now if the episode has none yet."""
         if memory.z is not None:
             return memory
-        prior = self.uses_prior(memory.episode, deterministic)
+        prior = self.uses_prior(memory.episode, acting)
         mean, variance = (GaussianBelief.prior(batch_size, self.latent_dim, self.device)
                           if prior else memory.belief).distribution()
-        if deterministic:
+        if acting.evaluation:
             noise = evaluation_z_noise(self.seed, memory.trial_keys, memory.episode, self.latent_dim)
             z = mean + variance.sqrt() * noise.to(mean.device)
         else:
             z = sample_gaussian(mean, variance, self.act_generator)
         return dataclasses.replace(memory, z=z)
+
+    def action_noise(self, memory: BeliefMemory, acting: Acting, width: int) -> torch.Tensor | None:
+        """Noise of one batched action draw: from the acting generator in training, the slots' trial
+        streams in a stochastic evaluation, none when acting deterministically."""
+        shape = (len(memory.trial_keys), width)
+        return action_noise(acting, shape, self.act_generator, memory.eval_streams, self.device)
 
     def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
         """Fold the transition's context ``(s, a, r[, s'])`` into the trial's belief."""

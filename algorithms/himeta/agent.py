@@ -4,10 +4,11 @@ Acting at step ``t`` (memory reset every episode, as the paper's per-episode GRU
 ``y_t ~ Cat(phi_y(h_{t-1}))``, ``z_t ~ tanh(N(psi(y_t, s_t)))``, ``a_t ~ pi(y_t, z_t, s_t)``; after
 the step the GRU consumes ``MDP_t = (s_t, a_t, c r_ext_t, s_{t+1})``. ``y_t``, ``z_t`` and
 ``log pi(a_t)`` are recorded with the step, so PPO's ratio is taken against exactly what acted.
-Deterministic (evaluation) acting takes ``z = tanh(mean)`` and ``a = mean``; its ``y`` is set by
-``eval_y`` (default: a Gumbel-softmax sample, the input distribution the LL was trained on, drawn
-from the slot's trial stream (:mod:`algorithms.common.keyed_noise`): a trial's evaluation is a
-function of the weights alone, wherever and whenever it is played).
+Evaluation acting sets ``y`` by ``eval_y`` (default: a Gumbel-softmax sample, the input distribution
+the LL was trained on) and, with deterministic actions, takes ``z = tanh(mean)`` and ``a = mean``
+(stochastic evaluation samples both); every evaluation draw comes from the slot's trial stream
+(:mod:`algorithms.common.keyed_noise`), so a trial's evaluation is a function of the weights alone,
+wherever and whenever it is played.
 
 Update (Algorithm 1): push the iteration's episodes into a FIFO buffer of recent trajectories; run
 ``him_updates`` steps of the HL objective (eq. 9, HL + critic) and of the IL objective (eq. 11,
@@ -28,7 +29,7 @@ import torch
 
 from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.gumbel import gumbel_softmax
-from algorithms.common.keyed_noise import RecurrentMemory, keyed_uniform
+from algorithms.common.keyed_noise import RecurrentMemory, action_noise, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.himeta.equations import (
@@ -47,7 +48,7 @@ from algorithms.himeta.networks import (
     LowLevel,
     tanh_sample,
 )
-from envs.policy import Transition
+from envs.policy import Acting, Transition
 from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
@@ -129,19 +130,20 @@ class HiMetaPolicy:
         return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: RecurrentMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: RecurrentMemory, acting: Acting):
+        """One step down the hierarchy: ``y`` from the HL (in evaluation as ``eval_y`` says), ``z``
+        from the intermediate level, the action from the LL; ``z`` and the action are the means when
+        acting deterministically, else samples (from the slots' trial streams in evaluation)."""
         agent = self.agent
         state = agent.normalize(obs)
         logits = agent.high.head(memory.hidden)
-        y = (agent.evaluation_y(logits, memory.eval_streams) if deterministic
+        y = (agent.evaluation_y(logits, memory.eval_streams) if acting.evaluation
              else agent.high.sample(logits, agent.act_generator))
-        z, _ = tanh_sample(agent.intermediate.distribution(state, y), deterministic, agent.act_generator)
+        intermediate = agent.intermediate.distribution(state, y)
+        z, _ = tanh_sample(intermediate, agent.noise(acting, intermediate.mean.shape, memory.eval_streams))
         policy = agent.low(state, y, z)
-        if deterministic:
-            action = policy.mean
-        else:
-            noise = torch.randn(policy.mean.shape, generator=agent.act_generator, device=agent.device)
-            action = policy.mean + policy.stddev * noise
+        noise = agent.noise(acting, policy.mean.shape, memory.eval_streams)
+        action = policy.mean if noise is None else policy.mean + policy.stddev * noise
         log_prob = policy.log_prob(action).sum(-1)
         extras = {"y": y.cpu().numpy(), "z": z.cpu().numpy(), "log_prob": log_prob.cpu().numpy()}
         return action.cpu().numpy(), extras, memory
@@ -200,8 +202,12 @@ class HiMetaAgent:
         a = self.config.reward_shaping_a
         return reward if a is None else shaped_reward(reward, a)
 
+    def noise(self, acting: Acting, shape: torch.Size, streams: list[torch.Generator]) -> torch.Tensor | None:
+        """Acting noise of one batched draw (:func:`~algorithms.common.keyed_noise.action_noise`)."""
+        return action_noise(acting, tuple(shape), self.act_generator, streams, self.device)
+
     def evaluation_y(self, logits: torch.Tensor, streams: list[torch.Generator]) -> torch.Tensor:
-        """The ``y`` of deterministic acting, as ``eval_y`` says: a Gumbel-softmax sample from the
+        """The ``y`` of evaluation acting, as ``eval_y`` says: a Gumbel-softmax sample from the
         slots' trial streams (never the training stream), the one-hot argmax, or ``softmax(logits)``."""
         if self.config.eval_y == "sample":
             return gumbel_softmax(logits, 1.0, uniform=keyed_uniform(streams, logits.shape[-1], logits.device))

@@ -71,7 +71,9 @@ def intermediate_level_loss(
     a prior only: it is evaluated with detached parameters and detached inputs ``(y, s)``.
     """
     obs, y, goal_ego = obs.detach(), y.detach(), goal_ego.detach()
-    z, log_q = tanh_sample(intermediate.distribution(obs, y), generator=generator)
+    distribution = intermediate.distribution(obs, y)
+    noise = torch.randn(distribution.mean.shape, generator=generator, device=distribution.mean.device)
+    z, log_q = tanh_sample(distribution, noise)
     reconstruction = (intermediate.decode(ego.detach(), z, y) - goal_ego).pow(2).mean()
     frozen = {name: p.detach() for name, p in low.named_parameters()}
     prior = functional_call(low, frozen, (obs, y, z.detach()))

@@ -140,18 +140,13 @@ class IntermediateLevel(nn.Module):
         return self.decoder(torch.cat(inputs, dim=-1))
 
 
-def tanh_sample(
-    distribution: Normal, deterministic: bool = False, generator: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``z = tanh(u)``, ``u ~ distribution`` (reparameterised), with ``log q(z)`` summed over dims.
+def tanh_sample(distribution: Normal, noise: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``z = tanh(u)``, ``u = mean + std * noise`` (reparameterised ``u ~ distribution``), with
+    ``log q(z)`` summed over dims; ``noise=None`` gives ``tanh(mean)``.
 
-    ``log q(z) = log N(u) - sum log(1 - tanh(u)^2)`` (change of variables). Deterministic: ``tanh(mean)``.
+    ``log q(z) = log N(u) - sum log(1 - tanh(u)^2)`` (change of variables).
     """
-    if deterministic:  # draws nothing: evaluation must not move the training's random stream
-        pre = distribution.mean
-    else:
-        noise = torch.randn(distribution.mean.shape, generator=generator, device=distribution.mean.device)
-        pre = distribution.mean + distribution.stddev * noise
+    pre = distribution.mean if noise is None else distribution.mean + distribution.stddev * noise
     z = torch.tanh(pre)
     log_q = distribution.log_prob(pre).sum(-1) - torch.log1p(-z.pow(2) + 1e-6).sum(-1)
     return z, log_q

@@ -4,7 +4,7 @@ The belief over z follows PEARL's protocol through the shared
 :class:`~algorithms.common.trial_belief.TrialBelief` (``memory_scope = "trial"``: beliefs reset at
 every new trial; training uses the prior for the first ``prior_episodes`` episodes, then the
 posterior of the trial so far; evaluation uses the prior for episode 0, then the posterior;
-evaluation z noise is keyed by (seed, trial, episode), so deterministic acting draws nothing from
+evaluation z noise is keyed by (seed, trial, episode), so evaluation draws nothing from
 the training streams and a trial's z does not depend on its slot). PEARL composes the same piece; neither uses the other's code.
 
 At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the top down:
@@ -14,7 +14,8 @@ At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the t
 * the bottom level acts ``a_t = pi_0(s_t, g_0)``.
 
 Each proposal is the level's tanh action scaled into the subgoal box (:class:`SubgoalSpace`);
-deterministic acting uses ``tanh(mean)`` at every level. Subgoal testing (HAC): in training, each
+deterministic evaluation uses ``tanh(mean)`` at every level, stochastic evaluation samples every
+level from the slot's trial stream. Subgoal testing (HAC): in training, each
 proposal is a test with probability ``subgoal_test_fraction``, and so is every proposal made under a
 test; a level whose goal is a test acts with ``tanh(mean)`` (the top is never under test). The
 subgoals in force at ``t`` and their test flags are recorded as the ``subgoals`` ``[levels - 1, G]``
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 
 from algorithms.common.trial_belief import BeliefMemory, TrialBelief
-from envs.policy import Transition
+from envs.policy import Acting, Transition
 
 if TYPE_CHECKING:
     from algorithms.peach.agent import PEACHAgent
@@ -70,16 +71,17 @@ class PEACHPolicy:
                            np.zeros_like(memory.subgoals), np.zeros_like(memory.tested))
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: PEACHMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: PEACHMemory, acting: Acting):
         agent = self.agent
-        context = self.belief.with_z(memory.context, len(obs), deterministic)
+        context = self.belief.with_z(memory.context, len(obs), acting)
         state = torch.as_tensor(obs, dtype=torch.float32, device=agent.device)
 
         def level_action(level: int, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
             policy, inputs = agent.levels[level].policy, torch.cat([state, condition], -1)
-            if deterministic:
-                return policy.act(inputs, True, agent.act_generator).cpu().numpy()
-            mean, sample = policy.mean_and_sample(inputs, agent.act_generator)
+            noise = self.belief.action_noise(context, acting, policy.action_dim)
+            if acting.evaluation:  # no subgoal tests in evaluation
+                return policy.act(inputs, noise).cpu().numpy()
+            mean, sample = policy.mean_and_sample(inputs, noise)
             return np.where(under_test[:, None], mean.cpu().numpy(), sample.cpu().numpy())
 
         def goal(level: int) -> torch.Tensor:
@@ -92,16 +94,16 @@ class PEACHPolicy:
                 under_test = tested[:, level] if level < top else np.zeros(len(obs), bool)
                 action = level_action(level, context.z if level == top else goal(level), under_test)
                 subgoals[:, level - 1] = agent.space.goal_from_action(action)
-                tested[:, level - 1] = under_test | self.draw_tests(len(obs), deterministic)
+                tested[:, level - 1] = under_test | self.draw_tests(len(obs), acting)
         action = level_action(0, goal(0), tested[:, 0])
-        prior = self.belief.uses_prior(context.episode, deterministic)
+        prior = self.belief.uses_prior(context.episode, acting)
         extras = {"z": context.z.cpu().numpy(), "prior_z": np.full(len(obs), prior), "subgoals": subgoals,
                   "tested": tested}
         return action, extras, PEACHMemory(context, memory.step + 1, subgoals, tested)
 
-    def draw_tests(self, batch_size: int, deterministic: bool) -> np.ndarray:
-        """Which new proposals are HAC subgoal tests (none, and no random draw, when deterministic)."""
-        if deterministic:
+    def draw_tests(self, batch_size: int, acting: Acting) -> np.ndarray:
+        """Which new proposals are HAC subgoal tests (none, and no random draw, in evaluation)."""
+        if acting.evaluation:
             return np.zeros(batch_size, bool)
         draws = torch.rand(batch_size, generator=self.agent.act_generator).numpy()
         return draws < self.agent.config.subgoal_test_fraction

@@ -7,9 +7,9 @@ the episode's first action is taken:
 * training collection (stochastic actions): the first ``prior_episodes`` episodes of a trial use
   ``z ~ N(0, I)``; later ones ``z ~ q(z | c)`` over every transition of the trial so far, redrawn
   every episode (PEARL's ``num_steps_prior`` then ``num_extra_rl_steps_posterior``);
-* evaluation (deterministic actions, the shared evaluation): episode 0 from the prior, then the
-  posterior of the whole trial so far after each episode (the paper's Algorithm 2), actions
-  ``tanh(mean)``. Its z noise is keyed by (seed, trial, episode index), so evaluating never moves
+* evaluation (the shared evaluation): episode 0 from the prior, then the posterior of the whole
+  trial so far after each episode (the paper's Algorithm 2); actions ``tanh(mean)``, or sampled from
+  the slot's trial stream under ``evaluation.actions: stochastic``. Its z noise is keyed by (seed, trial, episode index), so evaluating never moves
   the training random streams, a trial's z does not depend on the slot it is played in, and the same
   weights give the same numbers whatever the evaluation cadence.
 
@@ -40,7 +40,7 @@ from algorithms.common.context import (
 )
 from algorithms.common.sac import SACConfig, SoftActorCritic
 from algorithms.common.trial_belief import BeliefMemory, TrialBelief, latent_sac_inputs, task_id
-from envs.policy import Transition
+from envs.policy import Acting, Transition
 from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
@@ -91,12 +91,13 @@ class PEARLPolicy:
         return self.belief.start_episode(memory, first_in_trial)
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: BeliefMemory, deterministic: bool):
+    def act(self, obs: np.ndarray, memory: BeliefMemory, acting: Acting):
         agent = self.agent
-        memory = self.belief.with_z(memory, len(obs), deterministic)
+        memory = self.belief.with_z(memory, len(obs), acting)
         inputs = torch.cat([torch.as_tensor(obs, dtype=torch.float32, device=agent.device), memory.z], -1)
-        action = agent.sac.policy.act(inputs, deterministic, agent.act_generator)
-        prior = self.belief.uses_prior(memory.episode, deterministic)
+        noise = self.belief.action_noise(memory, acting, agent.spec.action_dim)
+        action = agent.sac.policy.act(inputs, noise)
+        prior = self.belief.uses_prior(memory.episode, acting)
         extras = {"z": memory.z.cpu().numpy(), "prior_z": np.full(len(obs), prior)}
         return action.cpu().numpy(), extras, memory
 

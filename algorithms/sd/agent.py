@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from algorithms.common.generators import generator_state, restore_generator
-from algorithms.common.keyed_noise import RecurrentMemory, keyed_uniform
+from algorithms.common.keyed_noise import RecurrentMemory, action_noise, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.sd.buffer import TrialBuffer
@@ -46,7 +46,7 @@ from algorithms.sd.networks import (
     SubtaskEncoder,
 )
 from algorithms.sd.reward_scaling import ReturnScaler
-from envs.policy import Transition
+from envs.policy import Acting, Transition
 from envs.rollout import Rollout
 from envs.suite import EnvSpec
 
@@ -101,23 +101,24 @@ class SDPolicy:
         return memory
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: RecurrentMemory, deterministic: bool):
-        """Deterministic (evaluation) acting takes the action mean; its ``y`` is set by ``eval_y``: a
-        Gumbel-softmax sample from the slot's trial stream (the input distribution the policy and the
-        latent normaliser were trained on; the training stream is never touched, and a trial's draws
-        do not depend on where or when it is played), or ``q(y | h)`` itself (``prob``, a point never
-        seen in training)."""
+    def act(self, obs: np.ndarray, memory: RecurrentMemory, acting: Acting):
+        """Evaluation acting sets ``y`` by ``eval_y``: a Gumbel-softmax sample from the slot's trial
+        stream (the input distribution the policy and the latent normaliser were trained on; the
+        training stream is never touched, and a trial's draws do not depend on where or when it is
+        played), or ``q(y | h)`` itself (``prob``, a point never seen in training); the latent is the
+        belief's mean. Deterministic actions are the policy's mean; stochastic evaluation samples
+        them from the trial stream, training from the acting generator."""
         agent = self.agent
-        if deterministic and agent.config.eval_y == "sample":
+        if acting.evaluation and agent.config.eval_y == "sample":
             uniform = keyed_uniform(memory.eval_streams, agent.config.networks.subtasks, agent.device)
             belief = agent.encoder.belief(memory.hidden, None, uniform)
         else:
-            belief = agent.encoder.belief(memory.hidden, None if deterministic else agent.act_generator)
+            belief = agent.encoder.belief(memory.hidden, None if acting.evaluation else agent.act_generator)
         latent, prob = belief.policy_latent, belief.prob
         distribution = agent.policy_network.act(*agent.policy_inputs(obs, latent, prob))
         action = distribution.mean
-        if not deterministic:
-            noise = torch.randn(action.shape, generator=agent.act_generator, device=agent.device)
+        noise = action_noise(acting, tuple(action.shape), agent.act_generator, memory.eval_streams, agent.device)
+        if noise is not None:
             action = action + distribution.stddev * noise
         extras = {"latent": latent.cpu().numpy(), "prob": prob.cpu().numpy()}
         return action.cpu().numpy(), extras, memory

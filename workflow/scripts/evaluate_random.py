@@ -19,7 +19,7 @@ def main(snakemake) -> None:
     job = ChanceJob(**snakemake.params.job)
     start = time.perf_counter()
     suite = build_suite(job.benchmark, benchmark_seed=job.benchmark_seed, episode_length=job.episode_length)
-    schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=1)
+    schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=1, task_sampling=job.task_sampling)
     config = EvaluationConfig(**job.evaluation)
     workers = snakemake.params.num_workers or min(snakemake.threads, available_cores())
     log.info("%s(seed=%d) ready in %.1f s; evaluating with %d workers", suite.name, job.benchmark_seed,
