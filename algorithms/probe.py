@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from envs.policy import Acting, MemoryScope, Transition
+from envs.policy import Acting, MemoryScope, Transition, episode_rows
 from envs.suite import EnvSpec
 
 
@@ -52,9 +52,11 @@ class ProbePolicy(nn.Module):
     def initial_memory(self, batch_size: int) -> torch.Tensor:
         return torch.zeros(batch_size, self.hidden_size)
 
-    def start_episode(self, memory: torch.Tensor, first_in_trial: bool) -> torch.Tensor:
+    def start_episode(self, memory: torch.Tensor, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> torch.Tensor:
         if self.memory_scope == "episode" or first_in_trial:
-            return torch.zeros_like(memory)
+            mask = torch.as_tensor(episode_rows(len(memory), rows))[:, None]
+            return torch.where(mask, 0.0, memory)
         return memory
 
     @torch.inference_mode()

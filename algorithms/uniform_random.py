@@ -24,7 +24,7 @@ class UniformRandomPolicy:
     def initial_memory(self, batch_size: int) -> None:
         return None
 
-    def start_episode(self, memory: None, first_in_trial: bool) -> None:
+    def start_episode(self, memory: None, first_in_trial: bool, rows: np.ndarray | None = None) -> None:
         return None
 
     def act(self, obs: np.ndarray, memory: None, acting: Acting):

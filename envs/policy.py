@@ -23,6 +23,11 @@ and the trials alone.
 * ``"trial"``: memory is carried across the episodes of a trial and reset only at a new trial
   (SD's recurrent belief, PEARL's accumulated context). The sampler runs those episodes in sequence.
 
+``start_episode(memory, first_in_trial, rows)`` takes an optional boolean mask: only those rows start
+an episode (or a trial), the others keep their memory untouched. The sampler starts every row at
+once; MetaWorld's vector envs end each env's episode at its own first success
+(:mod:`envs.metaworld_evaluation`).
+
 ``extras`` are per-slot arrays the sampler records next to each step (log-probs, latents, values).
 
 A policy that sets ``trial_keyed = True`` is called ``initial_memory(batch, trial_keys=keys)``: one
@@ -96,6 +101,16 @@ def trial_key(class_name: str, variant: int, first_episode: int) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
+def episode_rows(batch_size: int, rows: np.ndarray | None) -> np.ndarray:
+    """The boolean mask of the rows a ``start_episode`` call restarts (every row for ``None``)."""
+    if rows is None:
+        return np.ones(batch_size, dtype=bool)
+    mask = np.asarray(rows, dtype=bool)
+    if mask.shape != (batch_size,):
+        raise ValueError(f"rows must be a boolean mask with one entry per slot ({batch_size}), got {mask.shape}")
+    return mask
+
+
 def slot_keys(batch_size: int, trial_keys: np.ndarray | None) -> np.ndarray:
     """The ``trial_keys`` a ``trial_keyed`` policy was given, as ``int64``; without them (a call
     outside the sampler) the slots are keyed by their row number."""
@@ -112,7 +127,7 @@ class RolloutPolicy(Protocol):
 
     def initial_memory(self, batch_size: int) -> Any: ...
 
-    def start_episode(self, memory: Any, first_in_trial: bool) -> Any: ...
+    def start_episode(self, memory: Any, first_in_trial: bool, rows: np.ndarray | None = None) -> Any: ...
 
     def act(
         self, obs: np.ndarray, memory: Any, acting: Acting

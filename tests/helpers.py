@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.point_robot import PointRobotEnv, PointRobotSuite
-from envs.policy import Transition
+from envs.policy import Transition, episode_rows
 
 
 class _FaultyEnv(PointRobotEnv):
@@ -56,7 +56,7 @@ class ScriptedExpertPolicy:
     def initial_memory(self, batch_size: int) -> None:
         return None
 
-    def start_episode(self, memory, first_in_trial: bool) -> None:
+    def start_episode(self, memory, first_in_trial: bool, rows=None) -> None:
         return None
 
     def act(self, obs: np.ndarray, memory, acting):
@@ -77,9 +77,9 @@ class StepCounterPolicy:
     def initial_memory(self, batch_size: int) -> np.ndarray:
         return np.zeros(batch_size, dtype=np.int64)
 
-    def start_episode(self, memory: np.ndarray, first_in_trial: bool) -> np.ndarray:
+    def start_episode(self, memory: np.ndarray, first_in_trial: bool, rows=None) -> np.ndarray:
         if self.memory_scope == "episode" or first_in_trial:
-            return np.zeros_like(memory)
+            return np.where(episode_rows(len(memory), rows), 0, memory)
         return memory
 
     def act(self, obs: np.ndarray, memory: np.ndarray, acting):
@@ -122,7 +122,7 @@ class GaussianPolicy:
     def initial_memory(self, batch_size: int) -> None:
         return None
 
-    def start_episode(self, memory, first_in_trial: bool) -> None:
+    def start_episode(self, memory, first_in_trial: bool, rows=None) -> None:
         return None
 
     def act(self, obs, memory, acting):
@@ -280,3 +280,27 @@ def assert_short_ml10_run_resumes(tmp_path, make_agent, loss_terms):
     assert len(evaluation) == 2 * 15 and sorted(evaluation["iteration"].unique()) == [0, 3]
     assert set(evaluation["task"]) == set(suite.train_classes + suite.test_classes)
     return log, evaluation
+
+
+class RowExpertsPolicy:
+    """MetaWorld's scripted expert of each row's class (``classes[row]``), behind the policy
+    interface; for oracle checks of MetaWorld's vector envs, whose rows are classes."""
+
+    memory_scope = "episode"
+
+    def __init__(self, classes: list[str]) -> None:
+        from metaworld.policies import ENV_POLICY_MAP
+
+        self.experts = [ENV_POLICY_MAP[name]() for name in classes]
+
+    def initial_memory(self, batch_size: int) -> None:
+        return None
+
+    def start_episode(self, memory, first_in_trial: bool, rows=None) -> None:
+        return None
+
+    def act(self, obs: np.ndarray, memory, acting):
+        return np.stack([expert.get_action(o) for expert, o in zip(self.experts, obs)]), {}, None
+
+    def observe(self, memory, transition: Transition) -> None:
+        return None

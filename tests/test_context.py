@@ -58,7 +58,7 @@ def test_running_belief_equals_the_batch_posterior_of_everything_seen():
         for t in range(7):
             belief = belief.add(*encoder(context[:, t]))
         torch.testing.assert_close(belief.distribution(), encoder.posterior(context))
-    assert belief.count == 7
+    assert (belief.count == 7).all()
 
 
 def test_encoder_factor_variances_are_softplus_of_the_second_half():

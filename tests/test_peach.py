@@ -315,11 +315,12 @@ def test_deterministic_acting_draws_nothing_and_a_new_trial_resets_the_belief():
     np.testing.assert_array_equal(action, again)  # same weights, same evaluation numbers
     np.testing.assert_array_equal(extras["subgoals"], extras_again["subgoals"])
     memory = policy.observe(memory, Transition(obs, action, np.ones(2), obs))
-    assert memory.context.belief.count == 1 and memory.step == 1
+    assert (memory.context.belief.count == 1).all() and (memory.step == 1).all()
     following = policy.start_episode(memory, first_in_trial=False)
-    assert following.context.belief.count == 1 and following.step == 0 and following.context.z is None
+    assert (following.context.belief.count == 1).all() and (following.step == 0).all()
+    assert following.context.z_due.all()
     fresh = policy.start_episode(memory, first_in_trial=True)
-    assert fresh.context.belief.count == 0 and fresh.context.episode == 0
+    assert (fresh.context.belief.count == 0).all() and (fresh.context.episode == 0).all()
 
 
 # ---------------------------------------------------------------------------------------- runs

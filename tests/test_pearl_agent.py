@@ -185,10 +185,10 @@ def test_a_new_trial_resets_the_belief_and_evaluation_leaves_training_streams_al
     again, _, _ = policy.act(obs, policy.start_episode(policy.initial_memory(2), True), DETERMINISTIC_EVALUATION)
     np.testing.assert_array_equal(action, again)  # same weights, same evaluation numbers
     memory = policy.observe(memory, Transition(obs, action, np.ones(2), obs))
-    assert memory.belief.count == 1
-    assert policy.start_episode(memory, first_in_trial=False).belief.count == 1
+    assert (memory.belief.count == 1).all()
+    assert (policy.start_episode(memory, first_in_trial=False).belief.count == 1).all()
     fresh = policy.start_episode(memory, first_in_trial=True)
-    assert fresh.belief.count == 0 and fresh.episode == 0 and fresh.z is None
+    assert (fresh.belief.count == 0).all() and (fresh.episode == 0).all() and fresh.z_due.all()
 
 
 # ---------------------------------------------------------------------------------------- runs

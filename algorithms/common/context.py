@@ -84,12 +84,12 @@ class GaussianBelief:
 
     precision_sum: torch.Tensor  # [B, L]: sum_n sigma_n^-2
     weighted_mean_sum: torch.Tensor  # [B, L]: sum_n mu_n sigma_n^-2
-    count: int  # transitions folded in (the same for every row of the batch)
+    count: np.ndarray  # [B]: transitions folded into each row
 
     @classmethod
     def prior(cls, batch_size: int, latent_dim: int, device: torch.device) -> GaussianBelief:
         zeros = torch.zeros(batch_size, latent_dim, device=device)
-        return cls(zeros, zeros.clone(), 0)
+        return cls(zeros, zeros.clone(), np.zeros(batch_size, np.int64))
 
     def add(self, means: torch.Tensor, variances: torch.Tensor) -> GaussianBelief:
         """Fold in one factor per row (``[B, L]`` each)."""
@@ -97,12 +97,24 @@ class GaussianBelief:
         return GaussianBelief(self.precision_sum + precision, self.weighted_mean_sum + means * precision,
                               self.count + 1)
 
+    def where(self, rows: np.ndarray, other: GaussianBelief) -> GaussianBelief:
+        """This belief in ``rows`` (a boolean mask), ``other`` elsewhere."""
+        mask = torch.as_tensor(rows, device=self.precision_sum.device)[:, None]
+        return GaussianBelief(torch.where(mask, self.precision_sum, other.precision_sum),
+                              torch.where(mask, self.weighted_mean_sum, other.weighted_mean_sum),
+                              np.where(rows, self.count, other.count))
+
     def distribution(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and variance of the posterior (the prior while ``count == 0``)."""
-        if self.count == 0:
+        """Mean and variance of the posterior of each row (the prior in rows with ``count == 0``)."""
+        empty = self.count == 0
+        if empty.all():
             return torch.zeros_like(self.precision_sum), torch.ones_like(self.precision_sum)
         variance = 1.0 / self.precision_sum
-        return variance * self.weighted_mean_sum, variance
+        mean, variance = variance * self.weighted_mean_sum, variance
+        if empty.any():
+            mask = torch.as_tensor(empty, device=mean.device)[:, None]
+            mean, variance = torch.where(mask, 0.0, mean), torch.where(mask, 1.0, variance)
+        return mean, variance
 
 
 class TaskEpisodeBuffer:

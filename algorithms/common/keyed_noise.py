@@ -9,12 +9,13 @@ of the weights alone.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from envs.policy import Acting, slot_keys
+from envs.policy import Acting, episode_rows, slot_keys
 
 EVALUATION_STREAM = 3
 """Stream id of every evaluation draw of a slot (HiMeta's and SD's ``y``, sampled actions)."""
@@ -43,6 +44,11 @@ class RecurrentMemory:
         """Zero states and one :data:`EVALUATION_STREAM` stream per slot (keyed by row without keys)."""
         keys = slot_keys(batch_size, trial_keys)
         return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVALUATION_STREAM))
+
+    def zero_rows(self, rows: np.ndarray | None) -> RecurrentMemory:
+        """The memory with the recurrent state of ``rows`` (a mask; ``None``: all) set to zero."""
+        mask = torch.as_tensor(episode_rows(len(self.hidden), rows), device=self.hidden.device)
+        return dataclasses.replace(self, hidden=torch.where(mask[:, None], 0.0, self.hidden))
 
 
 def keyed_uniform(generators: list[torch.Generator], width: int, device: torch.device) -> torch.Tensor:

@@ -29,28 +29,30 @@ import torch
 
 from algorithms.common.context import ContextEncoder, GaussianBelief, context_features, sample_gaussian
 from algorithms.common.keyed_noise import EVALUATION_STREAM, action_noise, trial_streams
-from envs.policy import Acting, Transition, slot_keys
+from envs.policy import Acting, Transition, episode_rows, slot_keys
 
 
 @dataclass(frozen=True)
 class BeliefMemory:
-    """Per-slot belief of the current trial, the episode index, the slots' trial keys
-    (:func:`envs.policy.trial_key`) and evaluation streams, and the episode's z (once drawn)."""
+    """Per slot: the belief of the current trial, the episode index in the trial, the trial key
+    (:func:`envs.policy.trial_key`) and evaluation stream, the episode's z, and whether that z is
+    still to be drawn (at the episode's first action)."""
 
     belief: GaussianBelief
-    episode: int
+    episode: np.ndarray  # [B] int
     trial_keys: np.ndarray
     eval_streams: list[torch.Generator]
-    z: torch.Tensor | None = None
+    z: torch.Tensor  # [B, L]
+    z_due: np.ndarray  # [B] bool
 
 
-def evaluation_z_noise(seed: int, trial_keys: np.ndarray, episode: int, dim: int) -> torch.Tensor:
+def evaluation_z_noise(seed: int, trial_keys: np.ndarray, episodes: np.ndarray, dim: int) -> torch.Tensor:
     """Standard normal noise ``[B, dim]`` for evaluation z draws: row ``b`` is a fixed function of
-    (seed, ``trial_keys[b]``, episode index) alone, so a trial's z does not depend on the slot,
+    (seed, ``trial_keys[b]``, ``episodes[b]``) alone, so a trial's z does not depend on the slot,
     group, chunk or worker count it is played with, nor on other trials or earlier evaluations."""
     rows = []
-    for key in trial_keys:
-        state = np.random.SeedSequence(seed, spawn_key=(1, int(key), episode)).generate_state(1)[0]
+    for key, episode in zip(trial_keys, np.broadcast_to(episodes, np.shape(trial_keys))):
+        state = np.random.SeedSequence(seed, spawn_key=(1, int(key), int(episode))).generate_state(1)[0]
         rows.append(torch.randn(dim, generator=torch.Generator().manual_seed(int(state))))
     return torch.stack(rows)
 
@@ -68,38 +70,61 @@ class TrialBelief:
         """The prior belief for ``batch_size`` slots; without ``trial_keys`` (a call outside the
         sampler) the slots are keyed by their row number."""
         keys = slot_keys(batch_size, trial_keys)
-        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device), -1, keys,
-                            trial_streams(self.seed, keys, EVALUATION_STREAM))
+        return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device),
+                            np.full(batch_size, -1), keys, trial_streams(self.seed, keys, EVALUATION_STREAM),
+                            torch.zeros(batch_size, self.latent_dim, device=self.device),
+                            np.ones(batch_size, bool))
 
-    def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
+    def start_episode(self, memory: BeliefMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> BeliefMemory:
+        """The next episode in ``rows`` (a mask; ``None``: every row): its z is drawn at its first
+        action; ``first_in_trial`` also resets those rows' belief and evaluation stream."""
+        mask = episode_rows(len(memory.trial_keys), rows)
         if first_in_trial:
-            fresh = self.initial_memory(memory.belief.precision_sum.shape[0], memory.trial_keys)
-            return dataclasses.replace(fresh, episode=0)
-        return BeliefMemory(memory.belief, memory.episode + 1, memory.trial_keys, memory.eval_streams)
+            fresh = self.initial_memory(len(mask), memory.trial_keys)
+            belief = fresh.belief.where(mask, memory.belief)
+            streams = [new if row else old for new, old, row in zip(fresh.eval_streams, memory.eval_streams, mask)]
+            episode = np.where(mask, 0, memory.episode)
+        else:
+            belief, streams, episode = memory.belief, memory.eval_streams, np.where(mask, memory.episode + 1,
+                                                                                    memory.episode)
+        return BeliefMemory(belief, episode, memory.trial_keys, streams, memory.z, memory.z_due | mask)
 
-    def uses_prior(self, episode: int, acting: Acting) -> bool:
-        """Whether the episode acts with the prior rather than the trial's posterior."""
+    def uses_prior(self, episode: np.ndarray, acting: Acting) -> np.ndarray:
+        """Per row: whether its episode acts with the prior rather than the trial's posterior."""
         return episode == 0 if acting.evaluation else episode < self.prior_episodes
 
-    def with_z(self, memory: BeliefMemory, batch_size: int, acting: Acting) -> BeliefMemory:
-        """``memory`` with the episode's z, drawn now if the episode has none yet."""
-        if memory.z is not None:
+    def with_z(self, memory: BeliefMemory, acting: Acting) -> BeliefMemory:
+        """``memory`` with every row's episode z, drawn now in the rows that have none yet."""
+        due = np.flatnonzero(memory.z_due)
+        if due.size == 0:
             return memory
-        prior = self.uses_prior(memory.episode, acting)
-        mean, variance = (GaussianBelief.prior(batch_size, self.latent_dim, self.device)
-                          if prior else memory.belief).distribution()
-        if acting.evaluation:
-            noise = evaluation_z_noise(self.seed, memory.trial_keys, memory.episode, self.latent_dim)
-            z = mean + variance.sqrt() * noise.to(mean.device)
+        prior = self.uses_prior(memory.episode[due], acting)
+        if prior.all():
+            mean, variance = GaussianBelief.prior(due.size, self.latent_dim, self.device).distribution()
         else:
-            z = sample_gaussian(mean, variance, self.act_generator)
-        return dataclasses.replace(memory, z=z)
+            mean, variance = memory.belief.distribution()
+            mean, variance = mean[due], variance[due]
+            if prior.any():
+                mask = torch.as_tensor(prior, device=mean.device)[:, None]
+                mean, variance = torch.where(mask, 0.0, mean), torch.where(mask, 1.0, variance)
+        if acting.evaluation:
+            noise = evaluation_z_noise(self.seed, memory.trial_keys[due], memory.episode[due], self.latent_dim)
+            drawn = mean + variance.sqrt() * noise.to(mean.device)
+        else:
+            drawn = sample_gaussian(mean, variance, self.act_generator)
+        z = memory.z.clone()
+        z[torch.as_tensor(due, device=z.device)] = drawn
+        return dataclasses.replace(memory, z=z, z_due=np.zeros_like(memory.z_due))
 
-    def action_noise(self, memory: BeliefMemory, acting: Acting, width: int) -> torch.Tensor | None:
-        """Noise of one batched action draw: from the acting generator in training, the slots' trial
-        streams in a stochastic evaluation, none when acting deterministically."""
-        shape = (len(memory.trial_keys), width)
-        return action_noise(acting, shape, self.act_generator, memory.eval_streams, self.device)
+    def action_noise(self, memory: BeliefMemory, acting: Acting, width: int,
+                     rows: np.ndarray | None = None) -> torch.Tensor | None:
+        """Noise of one batched action draw in ``rows`` (indices; ``None``: every row): from the
+        acting generator in training, the rows' trial streams in a stochastic evaluation, none when
+        acting deterministically."""
+        rows = np.arange(len(memory.trial_keys)) if rows is None else rows
+        streams = [memory.eval_streams[row] for row in rows]
+        return action_noise(acting, (len(rows), width), self.act_generator, streams, self.device)
 
     def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
         """Fold the transition's context ``(s, a, r[, s'])`` into the trial's belief."""

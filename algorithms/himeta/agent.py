@@ -126,8 +126,9 @@ class HiMetaPolicy:
         return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
                                      agent.seed, trial_keys)
 
-    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool) -> RecurrentMemory:
-        return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
+    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> RecurrentMemory:
+        return memory.zero_rows(rows)
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: RecurrentMemory, acting: Acting):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from algorithms.common.trial_belief import BeliefMemory, TrialBelief
-from envs.policy import Acting, Transition
+from envs.policy import Acting, Transition, episode_rows
 
 if TYPE_CHECKING:
     from algorithms.peach.agent import PEACHAgent
@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PEACHMemory:
-    """The per-slot trial belief, the env step within the episode, and the subgoals in force."""
+    """Per slot: the trial belief, the env step within the episode, and the subgoals in force."""
 
     context: BeliefMemory
-    step: int
+    step: np.ndarray  # [B] int
     subgoals: np.ndarray  # [B, levels - 1, G]: subgoals[:, i] is level i's goal
     tested: np.ndarray  # [B, levels - 1]: level i's goal is a test
 
@@ -64,41 +64,50 @@ class PEACHPolicy:
         agent = self.agent
         subgoals = np.zeros((batch_size, agent.config.levels - 1, agent.space.dim), np.float32)
         tested = np.zeros(subgoals.shape[:2], bool)
-        return PEACHMemory(self.belief.initial_memory(batch_size, trial_keys), 0, subgoals, tested)
+        return PEACHMemory(self.belief.initial_memory(batch_size, trial_keys), np.zeros(batch_size, np.int64),
+                           subgoals, tested)
 
-    def start_episode(self, memory: PEACHMemory, first_in_trial: bool) -> PEACHMemory:
-        return PEACHMemory(self.belief.start_episode(memory.context, first_in_trial), 0,
-                           np.zeros_like(memory.subgoals), np.zeros_like(memory.tested))
+    def start_episode(self, memory: PEACHMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> PEACHMemory:
+        """A new episode in ``rows`` (a mask; ``None``: every row): step 0, no subgoal in force."""
+        mask = episode_rows(len(memory.step), rows)
+        subgoals, tested = memory.subgoals.copy(), memory.tested.copy()
+        subgoals[mask], tested[mask] = 0.0, False
+        return PEACHMemory(self.belief.start_episode(memory.context, first_in_trial, mask),
+                           np.where(mask, 0, memory.step), subgoals, tested)
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: PEACHMemory, acting: Acting):
         agent = self.agent
-        context = self.belief.with_z(memory.context, len(obs), acting)
+        context = self.belief.with_z(memory.context, acting)
         state = torch.as_tensor(obs, dtype=torch.float32, device=agent.device)
 
-        def level_action(level: int, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
-            policy, inputs = agent.levels[level].policy, torch.cat([state, condition], -1)
-            noise = self.belief.action_noise(context, acting, policy.action_dim)
+        def level_action(level: int, rows: np.ndarray, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
+            """Level ``level``'s tanh action in ``rows`` (indices), given its condition there."""
+            policy = agent.levels[level].policy
+            inputs = torch.cat([state[torch.as_tensor(rows, device=agent.device)], condition], -1)
+            noise = self.belief.action_noise(context, acting, policy.action_dim, rows)
             if acting.evaluation:  # no subgoal tests in evaluation
                 return policy.act(inputs, noise).cpu().numpy()
             mean, sample = policy.mean_and_sample(inputs, noise)
             return np.where(under_test[:, None], mean.cpu().numpy(), sample.cpu().numpy())
 
-        def goal(level: int) -> torch.Tensor:
-            return torch.as_tensor(subgoals[:, level], device=agent.device)
-
         subgoals, tested = memory.subgoals.copy(), memory.tested.copy()
         top = agent.config.levels - 1
-        for level in range(top, 0, -1):
-            if memory.step % agent.config.periods[level] == 0:
-                under_test = tested[:, level] if level < top else np.zeros(len(obs), bool)
-                action = level_action(level, context.z if level == top else goal(level), under_test)
-                subgoals[:, level - 1] = agent.space.goal_from_action(action)
-                tested[:, level - 1] = under_test | self.draw_tests(len(obs), acting)
-        action = level_action(0, goal(0), tested[:, 0])
-        prior = self.belief.uses_prior(context.episode, acting)
-        extras = {"z": context.z.cpu().numpy(), "prior_z": np.full(len(obs), prior), "subgoals": subgoals,
-                  "tested": tested}
+        for level in range(top, 0, -1):  # a level proposes in the rows whose step is on its period
+            rows = np.flatnonzero(memory.step % agent.config.periods[level] == 0)
+            if rows.size == 0:
+                continue
+            under_test = tested[rows, level] if level < top else np.zeros(rows.size, bool)
+            condition = (context.z[torch.as_tensor(rows, device=agent.device)] if level == top
+                         else torch.as_tensor(subgoals[rows, level], device=agent.device))
+            action = level_action(level, rows, condition, under_test)
+            subgoals[rows, level - 1] = agent.space.goal_from_action(action)
+            tested[rows, level - 1] = under_test | self.draw_tests(rows.size, acting)
+        every = np.arange(len(obs))
+        action = level_action(0, every, torch.as_tensor(subgoals[:, 0], device=agent.device), tested[:, 0])
+        extras = {"z": context.z.cpu().numpy(), "prior_z": self.belief.uses_prior(context.episode, acting),
+                  "subgoals": subgoals, "tested": tested}
         return action, extras, PEACHMemory(context, memory.step + 1, subgoals, tested)
 
     def draw_tests(self, batch_size: int, acting: Acting) -> np.ndarray:

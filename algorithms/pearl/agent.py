@@ -87,18 +87,18 @@ class PEARLPolicy:
     def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
         return self.belief.initial_memory(batch_size, trial_keys)
 
-    def start_episode(self, memory: BeliefMemory, first_in_trial: bool) -> BeliefMemory:
-        return self.belief.start_episode(memory, first_in_trial)
+    def start_episode(self, memory: BeliefMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> BeliefMemory:
+        return self.belief.start_episode(memory, first_in_trial, rows)
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: BeliefMemory, acting: Acting):
         agent = self.agent
-        memory = self.belief.with_z(memory, len(obs), acting)
+        memory = self.belief.with_z(memory, acting)
         inputs = torch.cat([torch.as_tensor(obs, dtype=torch.float32, device=agent.device), memory.z], -1)
         noise = self.belief.action_noise(memory, acting, agent.spec.action_dim)
         action = agent.sac.policy.act(inputs, noise)
-        prior = self.belief.uses_prior(memory.episode, acting)
-        extras = {"z": memory.z.cpu().numpy(), "prior_z": np.full(len(obs), prior)}
+        extras = {"z": memory.z.cpu().numpy(), "prior_z": self.belief.uses_prior(memory.episode, acting)}
         return action.cpu().numpy(), extras, memory
 
     @torch.inference_mode()

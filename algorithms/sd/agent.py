@@ -95,10 +95,9 @@ class SDPolicy:
         return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
                                      agent.seed, trial_keys)
 
-    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool) -> RecurrentMemory:
-        if first_in_trial:
-            return dataclasses.replace(memory, hidden=torch.zeros_like(memory.hidden))
-        return memory
+    def start_episode(self, memory: RecurrentMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> RecurrentMemory:
+        return memory.zero_rows(rows) if first_in_trial else memory
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray, memory: RecurrentMemory, acting: Acting):
