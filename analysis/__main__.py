@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = build_report(
             study=plan.study, methods=config["methods"], seeds=config["seeds"],
             settings=ReportSettings.from_config(block),
-            runs={cell: RunRef(job.run_dir(Path(args.results)), job.config_hash)
+            runs={cell: RunRef(job.run_dir(Path(args.results)), job.config_hash,
+                               job.metaworld_scores(config["metaworld_evaluation"], Path(args.results))
+                               if config["metaworld_evaluation"]["enabled"] else None)
                   for cell, job in plan.training.items()},
             chance={seed: job.run_dir(Path(args.results)) for seed, job in plan.chance.items()},
             paper_dir=args.paper, out_dir=args.out or Path("reports") / plan.study, suite=config["benchmark"],

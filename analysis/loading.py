@@ -28,6 +28,7 @@ from analysis.errors import (
     StaleRunError,
 )
 from analysis.labels import Suite
+from envs.metrics import METAWORLD_COLUMNS
 
 EVAL_COLUMNS: tuple[str, ...] = (
     "iteration", "env_steps", "wall_time", "split", "task", "avg_success", "success", "return", "episodes",
@@ -41,6 +42,7 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "created", "env_steps", "wall_time",
 )
 RUN_FILES: tuple[str, ...] = ("eval.csv", "train_log.csv", "manifest.json")
+
 CHANCE_METHOD = "random"
 """Method name under which the chance-level reference (uniform random actions) enters the tables."""
 MAX_REWARD_PER_STEP = 10.0
@@ -58,6 +60,8 @@ class RunRef:
     """The run folder holding eval.csv, train_log.csv and manifest.json."""
     config_hash: str
     """The full ``config_hash`` its manifest must carry."""
+    metaworld: Path | None = None
+    """The run's table from MetaWorld's own evaluation (``metaworld_<id>.csv``); None: not scored."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,9 @@ class Study:
     ``evaluations``: the runs' eval.csv rows with ``method`` and ``seed`` columns in front;
     ``train_logs``: the runs' train_log.csv rows, likewise; ``manifests``: per (method, seed);
     ``chance``: the chance-level reference's eval rows (method ``"random"``), or None when the study has
-    none; ``gaps``: what is missing (empty unless the report is partial).
+    none; ``metaworld``: the runs' scores from MetaWorld's own evaluation (``method``, ``seed``, then
+    :data:`METAWORLD_COLUMNS`), or None when the study does not score with it; ``gaps``: what is
+    missing (empty unless the report is partial).
     """
 
     name: str
@@ -93,6 +99,7 @@ class Study:
     manifests: dict[tuple[str, int], dict[str, Any]]
     chance: pd.DataFrame | None
     gaps: tuple[Gap, ...]
+    metaworld: pd.DataFrame | None = None
 
     def runs(self) -> list[tuple[str, int]]:
         """The (method, seed) pairs that were loaded, in study order."""
@@ -195,6 +202,37 @@ def read_eval(path: Path, suite: Suite, max_return: float | None) -> pd.DataFram
             f"{path}: more than one row for iteration {row['iteration']}, task {row['task']!r}"
         )
     return frame
+
+
+def read_metaworld_scores(path: Path, suite: Suite) -> pd.DataFrame:
+    """A run's ``metaworld_<id>.csv``, checked: columns, numbers, the suite's tasks, success in [0, 1]."""
+    frame = _read_csv(path)
+    _require_columns(frame, METAWORLD_COLUMNS, path)
+    _require_numeric(frame, ("success", "split_success", "split_return"), path)
+    _check_tasks(frame, suite, path)
+    for metric in ("success", "split_success"):
+        if not frame[metric].between(0.0, 1.0).all():
+            raise CorruptRunFileError(f"{path}: {metric!r} lies outside [0, 1]; rescore the run")
+    missing = sorted(set(suite.all_tasks()) - set(frame["task"]))
+    if missing:
+        raise CorruptRunFileError(f"{path}: no score for {missing}; rescore the run")
+    return frame[list(METAWORLD_COLUMNS)]
+
+
+def _load_metaworld(runs: Mapping[tuple[str, int], RunRef], loaded: Sequence[tuple[str, int]],
+                    suite: Suite) -> tuple[pd.DataFrame | None, list[Gap]]:
+    """The loaded runs' MetaWorld scores and the gaps (a scored study's run without its table)."""
+    if all(runs[cell].metaworld is None for cell in loaded):
+        return None, []
+    frames, gaps = [], []
+    for method, seed in loaded:
+        path = runs[(method, seed)].metaworld
+        if path is None or not Path(path).exists():
+            gaps.append(Gap(method, seed, "MetaWorld evaluation", f"no {path}"))
+            continue
+        frames.append(read_metaworld_scores(Path(path), suite).assign(method=method, seed=seed))
+    frame = _front(pd.concat(frames, ignore_index=True)) if frames else None
+    return frame, gaps
 
 
 def read_train_log(path: Path) -> pd.DataFrame:
@@ -424,10 +462,13 @@ def load_study(
         gaps.extend(_content_gaps(evaluation_frame, method, loaded, suite, points=(0,)))
     chance_frame, chance_gaps = _load_chance(chance, seeds, suite, _max_return(manifests))
     gaps.extend(chance_gaps)
+    metaworld_frame, metaworld_gaps = _load_metaworld(runs, list(manifests), suite)
+    gaps.extend(metaworld_gaps)
     _raise_if_gaps(gaps, partial)
     return Study(
         name=study, suite=suite, methods=methods, seeds=seeds, evaluations=evaluation_frame,
         train_logs=train_frame, manifests=manifests, chance=chance_frame, gaps=tuple(gaps),
+        metaworld=metaworld_frame,
     )
 
 

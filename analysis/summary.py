@@ -13,6 +13,7 @@ import yaml
 from analysis.formatting import TextTable, to_markdown
 from analysis.labels import method_label
 from analysis.loading import Study
+from analysis.protocol import PAPER_PROTOCOL, metaworld_table, run_protocol
 from analysis.settings import ReportSettings
 
 
@@ -129,6 +130,30 @@ def _method_file_lines(study: Study, methods_dir: Path) -> list[str]:
     return lines or ["None: every run used its method file's values as they are."]
 
 
+def _protocol_lines(study: Study, paper_tables: list[str]) -> list[str]:
+    """Our protocol (per distinct value among the runs) and, when paper values are shown, theirs."""
+    protocols = _distinct(study, run_protocol)
+    lines = [f"- Ours: {json.loads(value)}" + ("" if len(protocols) == 1 else f" ({', '.join(runs)})")
+             for value, runs in protocols.items()]
+    if len(protocols) > 1:
+        lines.append("- **The runs of this study differ in protocol**")
+    if paper_tables:
+        lines.append(f"- The paper's values ({', '.join(paper_tables)}): {PAPER_PROTOCOL}")
+    return lines + ["- Why numbers under the two protocols differ: docs/protocol.md"]
+
+
+def _metaworld_lines(study: Study) -> list[str]:
+    if study.metaworld is None:
+        return ["Not scored (`metaworld_evaluation.enabled: false`)."]
+    return [
+        "Every run's final policy scored by `metaworld.evaluation.metalearning_evaluation` (MetaWorld's "
+        "own env construction, episodes and success counting; one sub-env per class; returns stop at the "
+        "first success of a scored episode, ours sum every step). Settings in the runs' "
+        "`metaworld_<id>.csv` logs and docs/protocol.md.", "",
+        to_markdown(metaworld_table(study.metaworld, study.evaluations, study.methods)).rstrip(),
+    ]
+
+
 def _paper_line(study: Study, paper_tables: list[str]) -> str:
     if not study.suite.has_paper_values:
         return (f"- Paper values beside ours: none (the paper has no numbers for {study.suite.title}; "
@@ -168,7 +193,10 @@ def render_summary(
         lines += [f"- {gap}" for gap in study.gaps]
     else:
         lines.append("None: every run has every task at every evaluation point.")
-    lines += ["", "## Headline (Table 1)", "", to_markdown(table1).rstrip(), "", "## Files", ""]
+    lines += ["", "## Headline (Table 1)", "", to_markdown(table1).rstrip(),
+              "", "## Protocol", "", *_protocol_lines(study, paper_tables),
+              "", "## MetaWorld's evaluation beside ours", "", *_metaworld_lines(study),
+              "", "## Files", ""]
     for section, files in links.items():
         lines.append(f"- {section}: " + ", ".join(f"[{name}]({name})" for name in files))
     lines += ["", "## Budget (from the run manifests)", "", *_budget_lines(study),

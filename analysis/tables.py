@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.formatting import DIGITS, MISSING, TextTable, format_comparison, format_estimate
 from analysis.labels import METRIC_LABELS, METRICS, SPLITS, Suite, method_label
 from analysis.loading import Gap
+from analysis.protocol import PAPER_PROTOCOL
 
 TASK_TABLE_METRICS: dict[str, str] = {"table2": "avg_success", "table5": "return"}
 """The metric of each task-wise table."""
@@ -110,7 +111,8 @@ def _has_paper_values(table: pd.DataFrame) -> bool:
 def _paper_notes(table: pd.DataFrame) -> list[str]:
     sources = sorted(table["paper_source"].dropna().unique())
     return ["Cells: ours / paper (Δ = ours − paper); " + MISSING + " where the paper gives no value.",
-            "Paper values: " + "; ".join(sources) + " (reports/paper/)."]
+            "Paper values: " + "; ".join(sources) + " (reports/paper/), produced under " + PAPER_PROTOCOL
+            + ". Ours: the protocol in summary.md (docs/protocol.md: why the two differ)."]
 
 
 def _cells_by(table: pd.DataFrame, keys: list[str]) -> dict[tuple, pd.Series]:

@@ -37,11 +37,9 @@ import numpy as np
 import pandas as pd
 
 from envs.benchmarks import parse_benchmark
+from envs.metrics import METAWORLD_COLUMNS
 from envs.policy import Acting, RolloutPolicy, Transition, trial_key
 
-METAWORLD_COLUMNS: tuple[str, ...] = ("split", "task", "success", "split_success", "split_return")
-"""The scored table: per-task success, and the split's mean success and mean return (MetaWorld
-returns no per-task return from ``metalearning_evaluation``)."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ import pandas as pd
 from envs.rollout import Rollout
 
 METRIC_COLUMNS: tuple[str, ...] = ("avg_success", "success", "return")
+METAWORLD_COLUMNS: tuple[str, ...] = ("split", "task", "success", "split_success", "split_return")
+"""A run's table from MetaWorld's own evaluation (envs.metaworld_evaluation): per-task success, and the
+split's mean success and mean return (``metalearning_evaluation`` returns no per-task return)."""
 
 
 @dataclass(frozen=True)

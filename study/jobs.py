@@ -71,6 +71,12 @@ class TrainingJob:
         """``logs/train/<method>/seed_<seed>/<run id>.log``: every attempt, appended."""
         return Path(root) / "train" / self.method / f"seed_{self.seed}" / f"{self.run_id}.log"
 
+    def metaworld_scores(self, settings: dict[str, Any], results: Path = RESULTS) -> Path:
+        """``<run dir>/metaworld_<id>.csv``: the run scored by MetaWorld's evaluation with
+        ``settings`` (the study's ``metaworld_evaluation``), the id hashing them."""
+        scoring = {key: value for key, value in settings.items() if key != "enabled"}
+        return self.run_dir(results) / f"metaworld_{config_hash(scoring)[:RUN_ID_LENGTH]}.csv"
+
 
 @dataclass(frozen=True)
 class ChanceJob:

@@ -21,6 +21,7 @@ import yaml
 from slurm_cluster import start_cluster
 
 from algorithms.trainer import TIMING_COLUMNS
+from analysis.labels import method_label
 from analysis.report import REPORT_FILES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +45,7 @@ TINY = {
     "device": "auto",
     "overrides": FAST_OVERRIDES,
     "report": {"final_point": "last", "bootstrap_resamples": 200},
+    "metaworld_evaluation": {"enabled": False},  # on in test_tiny_ml1_study_end_to_end
 }
 RUN_FILES = ("eval.csv", "eval_episodes.csv", "train_log.csv", "manifest.json")
 
@@ -179,16 +181,34 @@ def test_tiny_study_produces_every_file_and_reruns_only_what_changed(tmp_path):
     assert "peach" in (tmp_path / "reports" / "tiny-extended" / "summary.md").read_text()
 
 
+ALL_METHODS = [*METHODS, "peach"]
+
+
 def test_tiny_ml1_study_end_to_end(tmp_path):
-    """ML1 reach-v3 through the DAG: several trials per class on distinct variants, its train and test
-    variants evaluated, a report whose tables and figure follow the suite (no paper values for ML1)."""
-    config = _with(TINY, study="tiny-ml1", benchmark="ml1:reach-v3", methods=["himeta-cd", "sd"], seeds=[0],
-                   overrides={"himeta-cd": {"him_updates": 2}, "sd": {"vae_updates": 2}},
+    """ML1 reach-v3 through the DAG with every method: several trials per class on distinct variants,
+    its train and test variants evaluated, every run scored by MetaWorld's own evaluation too, a report
+    whose tables and figure follow the suite (no paper values for ML1) with MetaWorld's numbers."""
+    config = _with(TINY, study="tiny-ml1", benchmark="ml1:reach-v3", methods=ALL_METHODS, seeds=[0],
+                   overrides={**FAST_OVERRIDES, "peach": {"gradient_steps": 2, "prior_episodes": 1,
+                                                          "meta_batch_size": 2, "batch_size": 16, "lower_batch_size": 16,
+                                                          "embedding_batch_size": 16}},
                    training={"iterations": 2, "episodes_per_task": 2, "trials_per_class": 3,
                              "eval_interval": 1, "checkpoint_interval": 1},
-                   evaluation={"variants_per_class": 2, "episodes_per_variant": 2, "scored_episodes": "all"})
+                   evaluation={"variants_per_class": 2, "episodes_per_variant": 2, "scored_episodes": "all",
+                               "actions": "stochastic"},
+                   metaworld_evaluation={"num_evals": 2, "adaptation_episodes": 1, "evaluation_episodes": 1})
     result = _snakemake(tmp_path, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
+    summary = (tmp_path / "reports" / "tiny-ml1" / "summary.md").read_text()
+    assert "## MetaWorld's evaluation beside ours" in summary and "stochastic actions" in summary
+    for method in ALL_METHODS:
+        scores = pd.read_csv(_only(list(_run_dir(tmp_path, method, 0).glob("metaworld_*.csv"))))
+        assert sorted(zip(scores["split"], scores["task"])) == [("test", "reach-v3/test"), ("train", "reach-v3/train")]
+        assert scores["success"].between(0, 1).all() and (scores["split_return"] > 0).all()
+        assert (scores["iteration"] == 2).all()
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {method_label(method)} | test"))
+        assert f"{scores.loc[scores.split == 'test', 'split_success'].iloc[0]:.3f}" in row
+        assert (tmp_path / "logs" / "metaworld" / method / "seed_0").is_dir()
     for method in ("himeta-cd", "sd"):
         run = _run_dir(tmp_path, method, 0)
         evaluation = pd.read_csv(run / "eval.csv")

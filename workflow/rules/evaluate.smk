@@ -44,3 +44,29 @@ rule summarise_random:
     localrule: True
     script:
         "../scripts/summarise_random.py"
+
+
+# MetaWorld's own evaluation of every trained run (metaworld.evaluation; envs/metaworld_evaluation.py):
+# results/runs/{method}/seed_{seed}/{run id}/metaworld_{scoring id}.csv, from the run's final checkpoint.
+METAWORLD = config["metaworld_evaluation"]
+METAWORLD_SCORES = ({cell: str(job.metaworld_scores(METAWORLD)) for cell, job in PLAN.training.items()}
+                    if METAWORLD["enabled"] else {})
+
+
+rule evaluate_metaworld:
+    input:
+        "results/runs/{method}/seed_{seed}/{run_id}/eval.csv",
+    output:
+        "results/runs/{method}/seed_{seed}/{run_id}/metaworld_{scoring}.csv",
+    params:
+        job=lambda wildcards: asdict(training_job(wildcards)),
+        settings=METAWORLD,
+    log:
+        "logs/metaworld/{method}/seed_{seed}/{run_id}_{scoring}.log",
+    wildcard_constraints:
+        scoring=r"[0-9a-f]{12}",
+    threads: 1
+    resources:
+        cpus_per_task=1,
+    script:
+        "../scripts/evaluate_metaworld.py"

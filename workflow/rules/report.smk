@@ -28,6 +28,7 @@ rule report:
     input:
         runs=[str(job.run_dir() / name) for job in PLAN.training.values() for name in REPORT_RUN_FILES],
         chance=[str(job.run_dir() / "eval.csv") for job in PLAN.chance.values()],
+        metaworld=list(METAWORLD_SCORES.values()),
         paper=REPORT_PAPER_VALUES,
     output:
         [marked_report_file(name) for name in REPORT_FILES],
@@ -36,7 +37,8 @@ rule report:
         seeds=config["seeds"],
         report=config["report"],
         benchmark=config["benchmark"],
-        runs=[{"method": method, "seed": seed, "path": str(job.run_dir()), "config_hash": job.config_hash}
+        runs=[{"method": method, "seed": seed, "path": str(job.run_dir()), "config_hash": job.config_hash,
+               "metaworld": METAWORLD_SCORES.get((method, seed))}
               for (method, seed), job in PLAN.training.items()],
         chance={seed: str(job.run_dir()) for seed, job in PLAN.chance.items()},
         paper_dir=str(REPORT_PAPER_DIR),

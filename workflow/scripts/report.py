@@ -16,7 +16,8 @@ def main(snakemake) -> None:
         build_report(
             study=snakemake.wildcards.study, methods=list(params.methods), seeds=list(params.seeds),
             settings=ReportSettings.from_config(params.report),
-            runs={(run["method"], int(run["seed"])): RunRef(Path(run["path"]), run["config_hash"])
+            runs={(run["method"], int(run["seed"])): RunRef(
+                      Path(run["path"]), run["config_hash"], Path(run["metaworld"]) if run["metaworld"] else None)
                   for run in params.runs},
             chance={int(seed): Path(path) for seed, path in params.chance.items()},
             paper_dir=params.paper_dir, out_dir=Path(snakemake.output[0]).parent, suite=params.benchmark,
