@@ -51,7 +51,8 @@ def main() -> None:
                         episode_length=job["episode_length"])
     training = job["training"]
     schedule = TaskSchedule(suite, run_seed=job["seed"], episodes_per_task=training["episodes_per_task"],
-                            trials_per_class=training["trials_per_class"])
+                            trials_per_class=training["trials_per_class"],
+                            task_sampling=job.get("task_sampling", "per_iteration"))  # older manifests: the only one
     evaluation = job["evaluation"]
     trials = schedule.evaluation_trials(all_classes(suite), evaluation["variants_per_class"],
                                         evaluation["episodes_per_variant"])
