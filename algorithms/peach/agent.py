@@ -26,6 +26,8 @@ for missed subgoal tests, from terminal penalty transitions (:mod:`algorithms.pe
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -39,7 +41,7 @@ from algorithms.common.context import (
 from algorithms.common.sac import SoftActorCritic
 from algorithms.common.trial_belief import latent_sac_inputs, task_id
 from algorithms.peach.config import PEACHConfig
-from algorithms.peach.goals import SubgoalSpace
+from algorithms.peach.goals import SubgoalSpace, subgoal_penalty
 from algorithms.peach.policy import PEACHPolicy
 from algorithms.peach.replay import HierarchyReplay
 from envs.rollout import Rollout
@@ -62,7 +64,8 @@ class PEACHAgent:
             SoftActorCritic(spec.obs_dim + goal_dim, spec.action_dim, config.lower_sac, device),
             *(SoftActorCritic(spec.obs_dim + goal_dim, goal_dim, config.lower_sac, device)
               for _ in range(config.levels - 2)),
-            SoftActorCritic(spec.obs_dim + config.latent_dim, goal_dim, config.sac, device),
+            SoftActorCritic(spec.obs_dim + config.latent_dim, goal_dim,
+                            dataclasses.replace(config.sac, discount=config.top_discount), device),
         ]
         episodes = config.replay_capacity // spec.episode_length
         if episodes < 1:
@@ -136,13 +139,26 @@ class PEACHAgent:
         batch = self.replay.level_transitions(level, self.config.lower_batch_size, self.sample_rng)
         return {key: torch.as_tensor(value, device=self.device) for key, value in batch.items()}
 
+    def level_target_bounds(self, level: int) -> tuple[float, float] | None:
+        """HAC's bounds of lower level ``level``'s Q targets: ``reward_scale x [worst return of one
+        attempt, 0]``, an attempt being the level's ``H`` actions inside one subgoal of the level
+        above (:func:`subgoal_penalty`: ``-H`` for sparse rewards); None with
+        ``bound_lower_targets: false``."""
+        if not self.config.bound_lower_targets:
+            return None
+        config = self.config
+        horizon = config.periods[level + 1] // config.periods[level]
+        worst = subgoal_penalty(config.subgoal_reward, horizon, self.space)
+        return config.lower_sac.reward_scale * worst, 0.0
+
     def level_step(self, level: int) -> dict[str, float]:
         """One goal-conditioned SAC step of lower level ``level``: no z, no encoder, no top network."""
         batch = self.level_batch(level)
         inputs = torch.cat([batch["obs"], batch["goals"]], -1)
         next_inputs = torch.cat([batch["next_obs"], batch["goals"]], -1)
         stats = self.levels[level].update(inputs, inputs, next_inputs, batch["actions"], batch["rewards"],
-                                          self.update_generator, terminated=batch["terminated"])
+                                          self.update_generator, terminated=batch["terminated"],
+                                          target_bounds=self.level_target_bounds(level))
         return ({f"level{level}_{key}": value for key, value in stats.items()}
                 | {f"level{level}_reward": batch["rewards"].mean().item()})
 

@@ -19,6 +19,7 @@ from algorithms.common.strict_config import build_strict
 SUBGOAL_SPACES = ("current_frame", "ego")
 SUBGOAL_REWARDS = ("sparse", "distance")
 RELABEL_STRATEGIES = ("future", "final")
+TOP_REWARDS = ("smdp", "decision_sum")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class PEACHConfig:
     relabel_fraction: float
     subgoal_test_fraction: float
     top_subgoal_penalty: float
+    top_reward: str
+    bound_lower_targets: bool
     latent_dim: int
     encoder_hidden: tuple[int, ...]
     context_lr: float
@@ -73,7 +76,7 @@ class PEACHConfig:
                              f"top down, each a multiple of the next (and > 1), so that every step of a "
                              f"level lies inside one subgoal of the level above")
         for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_reward", SUBGOAL_REWARDS),
-                              ("relabel_strategy", RELABEL_STRATEGIES)):
+                              ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")
@@ -88,6 +91,12 @@ class PEACHConfig:
     def periods(self) -> tuple[int, ...]:
         """Env steps per action of each level, bottom first: ``(1, k^1, ..., k^h)``."""
         return (1, *reversed(self.subgoal_periods))
+
+    @property
+    def top_discount(self) -> float:
+        """The top critic's discount per decision: ``gamma^(k^h)`` with ``sac.discount`` per env step
+        (``top_reward: smdp``), or ``sac.discount`` per decision (``decision_sum``)."""
+        return self.sac.discount ** (self.periods[-1] if self.top_reward == "smdp" else 1)
 
 
 _SECTIONS = {"sac": SACConfig, "lower_sac": SACConfig}
