@@ -55,6 +55,7 @@ class PEACHConfig:
     lower_batch_size: int
     embedding_batch_size: int
     gradient_steps: int
+    context_window: int
     prior_episodes: int
     replay_capacity: int
     sac: SACConfig
@@ -65,8 +66,9 @@ class PEACHConfig:
                      "embedding_batch_size", "prior_episodes", "replay_capacity"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PEACH setting {name} must be >= 1, got {getattr(self, name)}")
-        if self.gradient_steps < 0 or self.kl_lambda < 0 or self.goal_threshold < 0:
-            raise ValueError("PEACH settings gradient_steps, kl_lambda and goal_threshold must be >= 0")
+        if self.gradient_steps < 0 or self.context_window < 0 or self.kl_lambda < 0 or self.goal_threshold < 0:
+            raise ValueError("PEACH settings gradient_steps, context_window, kl_lambda and goal_threshold "
+                             "must be >= 0")
         if self.levels < 2 or len(self.subgoal_periods) != self.levels - 1:
             raise ValueError(f"PEACH needs levels >= 2 and one subgoal period per level above the bottom, "
                              f"got levels {self.levels} and subgoal_periods {list(self.subgoal_periods)}")

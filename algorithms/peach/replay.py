@@ -60,11 +60,11 @@ class HierarchyReplay:
         return self.episodes.size
 
     def add_trial(self, task: int, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-                  subgoals: np.ndarray, tested: np.ndarray, context: np.ndarray) -> None:
+                  subgoals: np.ndarray, tested: np.ndarray, context: np.ndarray, iteration: int = 0) -> None:
         """Store a trial's episodes ``[E, ...]`` with the policy's ``subgoals`` and ``tested`` extras."""
         slots = (self.episodes.cursor + np.arange(len(observations))) % self.episodes.capacity
         self.subgoals[slots], self.tested[slots] = subgoals, tested
-        self.episodes.add_trial(task, observations, actions, rewards, context)
+        self.episodes.add_trial(task, observations, actions, rewards, context, iteration)
 
     def _proposals(self, slots: np.ndarray, start: np.ndarray, achieved: np.ndarray, below: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
