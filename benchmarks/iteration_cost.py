@@ -11,7 +11,9 @@ each is timed in turn on the same machine in the same run, and the last lines gi
 sampling steps/s and update time as a ratio of the first method's (iterations after the first).
 On a GPU node ``--device auto`` times the learner on CUDA. ``--set KEY=VALUE`` changes a top-level
 hyper-parameter of every method given (YAML value), e.g. PEARL's ``gradient_steps`` to time a few
-steps instead of 4,000.
+steps instead of 500. For a method with ``gradient_steps`` (PEARL, PEACH) it also prints the time
+per gradient step and the projected learner hours of one paper-budget run (config/paper.yaml's
+iterations) under each documented reading of the paper's budget (:data:`GRADIENT_STEP_READINGS`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,25 @@ from algorithms.registry import METHODS_DIR, method_from_values, read_method_fil
 from envs.ml10 import ML10Suite
 from envs.sampler import ParallelSampler, available_cores
 from envs.schedule import TaskSchedule
+from study.config import REPO, read_yaml
+
+GRADIENT_STEP_READINGS: dict[str, int] = {
+    "literal: the paper's 40 epochs x garage's 4,000 steps (1.6e5 in all)": 20,
+    "default: garage's whole run, 1,000 epochs x 4,000 steps (4e6 in all)": 500,
+    "sensitivity: garage's 4,000 steps per iteration (3.2e7 in all)": 4000,
+}
+"""SAC gradient steps per iteration for each reading of the paper's PEARL budget (docs/pearl.md)."""
+
+
+def print_gradient_step_cost(name: str, steps: int, update_s: float) -> None:
+    """Seconds per gradient step and the learner hours of a paper-budget run under every reading."""
+    iterations = read_yaml(REPO / "config" / "paper.yaml")["training"]["iterations"]
+    per_step = update_s / steps
+    print(f"{name}: {per_step * 1e3:.1f} ms per gradient step ({steps} steps in {update_s:.1f} s)")
+    for reading, per_iteration in GRADIENT_STEP_READINGS.items():
+        hours = per_step * per_iteration * iterations / 3600
+        print(f"  {reading}: {per_iteration} steps/iteration -> {hours:,.1f} learner hours per "
+              f"{iterations}-iteration run")
 
 
 def time_method(name: str, changes: list[str], args: argparse.Namespace,
@@ -65,6 +86,8 @@ def time_method(name: str, changes: list[str], args: argparse.Namespace,
             if iteration > 0 or args.iterations == 1:
                 speeds.append(rollout.env_steps / (sampled - start))
                 updates.append(updated - sampled)
+    if "gradient_steps" in values and values["gradient_steps"] > 0 and not args.sampling_only:
+        print_gradient_step_cost(name, values["gradient_steps"], statistics.mean(updates))
     return statistics.mean(speeds), statistics.mean(updates)
 
 

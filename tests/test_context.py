@@ -116,3 +116,17 @@ def test_buffer_checkpoint_holds_only_the_filled_part_and_restores_sampling():
             np.testing.assert_array_equal(actual[key], expected[key])
     with pytest.raises(ValueError, match="does not fit"):
         TaskEpisodeBuffer(capacity_episodes=1, steps=4, obs_dim=2, action_dim=1).load_state_dict(state)
+
+
+def test_recent_tasks_are_those_whose_context_was_collected_in_the_last_iterations():
+    buffer = TaskEpisodeBuffer(capacity_episodes=20, steps=4, obs_dim=2, action_dim=1)
+    for iteration in range(6):
+        buffer.add_trial(iteration, *_episodes(2, 0.0), context=np.array([True, False]), iteration=iteration)
+    buffer.add_trial(1, *_episodes(1, 1.0), context=np.array([True]), iteration=6)  # task 1 replayed
+    assert buffer.recent_tasks(6, window=3).tolist() == [1, 4, 5]
+    assert buffer.recent_tasks(6, window=1).tolist() == [1]
+    assert buffer.recent_tasks(6, window=0).tolist() == [0, 1, 2, 3, 4, 5]  # no window: every task
+    state = buffer.state_dict()
+    restored = TaskEpisodeBuffer(capacity_episodes=20, steps=4, obs_dim=2, action_dim=1)
+    restored.load_state_dict(state)
+    assert restored.recent_tasks(6, window=3).tolist() == [1, 4, 5]

@@ -67,7 +67,7 @@ def _spec(method, module, steps, fraction, xfail=None):
 
 # (method, module, gradient steps, asserted fraction); steps = one iteration's worth where the
 # method has such a count (HiMeta him_updates 20, SD vae_updates 10, SD one PPO sweep = 5 epochs x
-# 10 minibatches), 20 of PEARL's / PEACH's 4000 per iteration (each costs ~0.35 s here).
+# 10 minibatches), 20 of PEARL's / PEACH's 500 per iteration (each costs ~0.35 s here).
 MODULES = [
     # eq. (9) as a function of the HL's parameters (the value term dominates it: the HL learns y for
     # the critic, while its entropy + occupancy terms rise from 0.49 to 1.8 in these 20 steps)

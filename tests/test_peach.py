@@ -168,14 +168,16 @@ def test_level0_transitions_with_and_without_hindsight_goals_by_hand():
     np.testing.assert_array_equal(future["rewards"] == 0, goal_step == t + 1)
 
 
-def test_top_transitions_are_semi_mdp_steps_with_hindsight_actions():
-    agent = _hand_made_replay()
+@pytest.mark.parametrize("top_reward", ["smdp", "decision_sum"])
+def test_top_transitions_are_semi_mdp_steps_with_hindsight_actions(top_reward):
+    agent = _hand_made_replay(top_reward=top_reward)
     batch = agent.replay.top_transitions(np.array([0, 0]), 100, np.random.default_rng(0))
     t = _by_start(batch, 3)
     assert not batch["terminated"].any()
-    reward = {0: 0 + 1 + 2, 3: 3 + 4 + 5, 6: 6}  # the last top step is cut by the time limit
+    g = agent.config.sac.discount if top_reward == "smdp" else 1.0
+    reward = {0: 0 + 1 * g + 2 * g**2, 3: 3 + 4 * g + 5 * g**2, 6: 6}  # the last step is cut by the time limit
     end = np.minimum(t + 3, 7)
-    np.testing.assert_array_equal(batch["rewards"].ravel(), [reward[s] for s in t])
+    np.testing.assert_allclose(batch["rewards"].ravel(), [reward[s] for s in t], rtol=1e-6)
     np.testing.assert_allclose(batch["next_obs"][..., 0].ravel(), 0.1 * end, atol=1e-6)
     # hindsight action: the achieved position (0.1 end, 0) mapped from the box [-1.5, 1.5]^2 to [-1, 1]
     expected = np.stack([(0.1 * end + 1.5) / 3 * 2 - 1, np.zeros_like(end, float)], -1)
@@ -184,6 +186,44 @@ def test_top_transitions_are_semi_mdp_steps_with_hindsight_actions():
     goal = np.float32([0.3, -1.0])
     np.testing.assert_allclose(space.goal_from_action(space.action_from_goal(goal)), goal, atol=1e-6)
     np.testing.assert_array_equal(space.action_from_goal(np.float32([9.0, -9.0])), [1.0, -1.0])  # clipped
+
+
+def test_the_top_level_values_are_on_the_scale_of_pearls_per_step_critic():
+    """``smdp``: the top critic's reward is the decision's discounted k-step return and a decision
+    is discounted by gamma^k, so the fixed-point value of a constant reward is exactly PEARL's per-step
+    critic's (and PEARL's reward_scale and fixed entropy bonus keep their relative weight);
+    ``decision_sum`` (undiscounted sums, gamma per decision) puts it k = 10x higher."""
+    config = load_peach_config(CONFIG_PATH)
+    assert config.top_reward == "smdp"
+    spec = ML10Suite(benchmark_seed=0, episode_length=30).spec
+    reward, k = 5.0, config.periods[-1]  # a constant env reward; a decision spans k steps
+    pearl_value = config.sac.reward_scale * reward / (1 - config.sac.discount)
+    values = {}
+    for top_reward in ("smdp", "decision_sum"):
+        agent = PEACHAgent(spec, dataclasses.replace(config, top_reward=top_reward), seed=0)
+        gamma, scale = agent.top.config.discount, agent.top.config.reward_scale
+        assert gamma == pytest.approx(config.sac.discount ** (k if top_reward == "smdp" else 1))
+        step = config.sac.discount if top_reward == "smdp" else 1.0
+        values[top_reward] = scale * sum(reward * step**u for u in range(k)) / (1 - gamma)
+    assert values["smdp"] == pytest.approx(pearl_value, rel=1e-9)
+    assert values["decision_sum"] == pytest.approx(k * pearl_value, rel=1e-9)
+
+
+def test_lower_level_targets_are_bounded_by_the_worst_return_of_an_attempt():
+    """HAC bounds a goal-conditioned level's target to [-H, 0] (-1/0 rewards, H actions per attempt);
+    here to reward_scale x [-H, 0]. A critic whose bootstrap value has drifted far above 0 (or below
+    the bound) does not drag the targets with it."""
+    agent = _filled_agent(bound_lower_targets=True)
+    low, high = agent.level_target_bounds(0)
+    horizon = agent.config.periods[1]
+    assert (low, high) == (-agent.config.lower_sac.reward_scale * horizon, 0.0)
+    for drift in (1e3, -1e3):
+        torch.nn.init.constant_(agent.levels[0].v_target.net[-1].bias, drift)
+        stats = agent.level_step(0)
+        assert low <= stats["level0_q_target_mean"] <= high
+    unbounded = _filled_agent(bound_lower_targets=False)
+    torch.nn.init.constant_(unbounded.levels[0].v_target.net[-1].bias, 1e3)
+    assert unbounded.level_step(0)["level0_q_target_mean"] > 100
 
 
 def test_a_missed_subgoal_test_penalises_the_proposal_half_of_the_time():

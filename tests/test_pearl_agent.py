@@ -82,6 +82,21 @@ def test_malformed_config_names_the_problem_and_the_file():
 
 
 # ---------------------------------------------------------------------------------------- update
+def test_meta_batches_draw_only_tasks_with_recent_context():
+    """A uniform draw over every task with context (~270 in the paper study's FIFO) trains on context
+    ~20 iterations old; the draw is restricted to the last ``context_window`` iterations' tasks."""
+    agent = _filled_agent(context_window=2)  # tasks 0-3, collected at iteration 0
+    for iteration, task in ((1, 4), (2, 5), (3, 6)):
+        rewards = np.full((3, 5), float(task), np.float32)  # the reward names the task
+        agent.buffer.add_trial(task, np.zeros((3, 6, 4), np.float32), np.zeros((3, 5, 2), np.float32), rewards,
+                               np.array([True, True, False]), iteration=iteration)
+    agent.iteration = 3
+    assert agent.eligible_tasks().tolist() == [5, 6]
+    drawn = {float(r) for _ in range(10) for r in agent.sample_batch()[0]["rewards"].unique()}
+    assert drawn == {5.0, 6.0}
+    assert agent.buffer.recent_tasks(3, window=0).tolist() == list(range(7))  # window 0: every task
+
+
 def test_only_the_q_loss_and_the_kl_reach_the_encoder():
     agent = _filled_agent()
     batch, context = agent.sample_batch()

@@ -124,7 +124,7 @@ class TaskEpisodeBuffer:
     last step is the true final observation of the time-limited episode, never a reset.
     """
 
-    _ARRAYS = ("observations", "actions", "rewards", "task", "context")
+    _ARRAYS = ("observations", "actions", "rewards", "task", "context", "collected")
 
     def __init__(self, capacity_episodes: int, steps: int, obs_dim: int, action_dim: int) -> None:
         if capacity_episodes < 1:
@@ -135,13 +135,15 @@ class TaskEpisodeBuffer:
         self.rewards = np.zeros((capacity_episodes, steps), np.float32)
         self.task = np.full(capacity_episodes, -1, np.int64)
         self.context = np.zeros(capacity_episodes, bool)
+        self.collected = np.zeros(capacity_episodes, np.int64)  # the training iteration of each episode
         self.size = 0
         self.cursor = 0
         self._index: dict[tuple[int, bool], np.ndarray] = {}
 
     def add_trial(self, task: int, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-                  context: np.ndarray) -> None:
-        """Store a trial's episodes ``[E, ...]`` of ``task``; ``context[e]`` marks encoder episodes.
+                  context: np.ndarray, iteration: int = 0) -> None:
+        """Store a trial's episodes ``[E, ...]`` of ``task``, collected in training iteration
+        ``iteration``; ``context[e]`` marks encoder episodes.
 
         The task's earlier context episodes stay in the replay FIFO but leave its context set.
         """
@@ -149,7 +151,7 @@ class TaskEpisodeBuffer:
         for e in range(len(observations)):
             slot = self.cursor
             self.observations[slot], self.actions[slot], self.rewards[slot] = observations[e], actions[e], rewards[e]
-            self.task[slot], self.context[slot] = task, bool(context[e])
+            self.task[slot], self.context[slot], self.collected[slot] = task, bool(context[e]), iteration
             self.cursor = (self.cursor + 1) % self.capacity
             self.size = min(self.size + 1, self.capacity)
         self._index = {}
@@ -162,9 +164,17 @@ class TaskEpisodeBuffer:
             self._index[key] = np.flatnonzero(mask & self.context if context_only else mask)
         return self._index[key]
 
-    def tasks_with_context(self) -> np.ndarray:
-        """Tasks that can be trained on: at least one context episode stored (sorted ids)."""
-        return np.unique(self.task[self.context])
+    def tasks_with_context(self, since: int | None = None) -> np.ndarray:
+        """Tasks that can be trained on: at least one context episode stored (collected in iteration
+        ``since`` or later, when given), sorted ids."""
+        fresh = self.context if since is None else self.context & (self.collected >= since)
+        return np.unique(self.task[fresh])
+
+    def recent_tasks(self, iteration: int, window: int) -> np.ndarray:
+        """The tasks a meta-batch draws from in ``iteration``: those whose context was collected in
+        the last ``window`` iterations (``window = 0``: every task with context). A task with context
+        older than the window keeps its episodes in the FIFO but is not drawn until it is replayed."""
+        return self.tasks_with_context(None if window == 0 else iteration - window + 1)
 
     def sample(self, tasks: np.ndarray, batch_size: int, rng: np.random.Generator,
                context_only: bool) -> dict[str, np.ndarray]:

@@ -203,16 +203,20 @@ class SoftActorCritic:
         terminated: torch.Tensor | None = None,
         extra_critic_loss: torch.Tensor | None = None,
         extra_optimizers: tuple[torch.optim.Optimizer, ...] = (),
+        target_bounds: tuple[float, float] | None = None,
     ) -> dict[str, float]:
         """One SAC step on flat ``[N, ...]`` batches.
 
         ``extra_critic_loss`` (PEARL: ``kl_lambda * KL``) is back-propagated together with the Q
         loss, and ``extra_optimizers`` (PEARL: the encoder's) step with the Q optimiser.
+        ``target_bounds`` clamps the Q target into ``[low, high]`` (HAC's bounded critics).
         """
         config = self.config
         with torch.no_grad():
             target = bellman_target(rewards, self.v_target(next_inputs), config.discount,
                                     config.reward_scale, terminated)
+            if target_bounds is not None:
+                target = target.clamp(*target_bounds)
         q1, q2 = self.q1(critic_inputs, actions), self.q2(critic_inputs, actions)
         q_loss = twin_q_loss(q1, q2, target)
         critic_loss = q_loss if extra_critic_loss is None else q_loss + extra_critic_loss

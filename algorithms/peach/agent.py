@@ -26,6 +26,8 @@ for missed subgoal tests, from terminal penalty transitions (:mod:`algorithms.pe
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -39,7 +41,7 @@ from algorithms.common.context import (
 from algorithms.common.sac import SoftActorCritic
 from algorithms.common.trial_belief import latent_sac_inputs, task_id
 from algorithms.peach.config import PEACHConfig
-from algorithms.peach.goals import SubgoalSpace
+from algorithms.peach.goals import SubgoalSpace, subgoal_penalty
 from algorithms.peach.policy import PEACHPolicy
 from algorithms.peach.replay import HierarchyReplay
 from envs.rollout import Rollout
@@ -62,7 +64,8 @@ class PEACHAgent:
             SoftActorCritic(spec.obs_dim + goal_dim, spec.action_dim, config.lower_sac, device),
             *(SoftActorCritic(spec.obs_dim + goal_dim, goal_dim, config.lower_sac, device)
               for _ in range(config.levels - 2)),
-            SoftActorCritic(spec.obs_dim + config.latent_dim, goal_dim, config.sac, device),
+            SoftActorCritic(spec.obs_dim + config.latent_dim, goal_dim,
+                            dataclasses.replace(config.sac, discount=config.top_discount), device),
         ]
         episodes = config.replay_capacity // spec.episode_length
         if episodes < 1:
@@ -74,6 +77,7 @@ class PEACHAgent:
         self.sample_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
         self.act_generator = torch.Generator().manual_seed(seed)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.iteration = 0  # the latest update's training iteration (context recency)
         self.policy = PEACHPolicy(self)
 
     @property
@@ -86,14 +90,16 @@ class PEACHAgent:
         for i, trial in enumerate(rollout.trials):
             self.replay.add_trial(task_id(self.task_ids, trial.class_name, trial.variant), rollout.observations[i],
                                   rollout.actions[i], rollout.rewards[i], rollout.extras["subgoals"][i],
-                                  rollout.extras["tested"][i], context=prior[i])
+                                  rollout.extras["tested"][i], context=prior[i], iteration=iteration)
+        self.iteration = iteration
         sums: dict[str, float] = {}
         for _ in range(self.config.gradient_steps):
             for key, value in self.gradient_step().items():
                 sums[key] = sums.get(key, 0.0) + value
         stats = {key: value / max(self.config.gradient_steps, 1) for key, value in sums.items()}
         return stats | {"buffer_episodes": float(self.replay.size),
-                        "buffer_tasks": float(len(self.replay.episodes.tasks_with_context()))}
+                        "buffer_tasks": float(len(self.replay.episodes.tasks_with_context())),
+                        "meta_batch_tasks": float(len(self.eligible_tasks()))}
 
     def gradient_step(self) -> dict[str, float]:
         """One step of every level: the top with the encoder, then each lower level, bottom first."""
@@ -105,11 +111,15 @@ class PEACHAgent:
     def _tensor(self, values: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(values, dtype=torch.float32, device=self.device)
 
+    def eligible_tasks(self) -> np.ndarray:
+        """The tasks a meta-batch draws from: context from the last ``context_window`` iterations."""
+        return self.replay.episodes.recent_tasks(self.iteration, self.config.context_window)
+
     def top_batch(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Algorithm 1: RL batches ``b^i`` ``[M, B, ...]`` and contexts ``c^i`` ``[M, N, context_dim]``."""
         config = self.config
         episodes = self.replay.episodes
-        tasks = self.sample_rng.choice(episodes.tasks_with_context(), size=config.meta_batch_size)
+        tasks = self.sample_rng.choice(self.eligible_tasks(), size=config.meta_batch_size)
         rl = self.replay.top_transitions(tasks, config.batch_size, self.sample_rng)
         ctx = episodes.sample(tasks, config.embedding_batch_size, self.sample_rng, context_only=True)
         next_obs = ctx["next_obs"] if config.use_next_obs_in_context else None
@@ -136,13 +146,26 @@ class PEACHAgent:
         batch = self.replay.level_transitions(level, self.config.lower_batch_size, self.sample_rng)
         return {key: torch.as_tensor(value, device=self.device) for key, value in batch.items()}
 
+    def level_target_bounds(self, level: int) -> tuple[float, float] | None:
+        """HAC's bounds of lower level ``level``'s Q targets: ``reward_scale x [worst return of one
+        attempt, 0]``, an attempt being the level's ``H`` actions inside one subgoal of the level
+        above (:func:`subgoal_penalty`: ``-H`` for sparse rewards); None with
+        ``bound_lower_targets: false``."""
+        if not self.config.bound_lower_targets:
+            return None
+        config = self.config
+        horizon = config.periods[level + 1] // config.periods[level]
+        worst = subgoal_penalty(config.subgoal_reward, horizon, self.space)
+        return config.lower_sac.reward_scale * worst, 0.0
+
     def level_step(self, level: int) -> dict[str, float]:
         """One goal-conditioned SAC step of lower level ``level``: no z, no encoder, no top network."""
         batch = self.level_batch(level)
         inputs = torch.cat([batch["obs"], batch["goals"]], -1)
         next_inputs = torch.cat([batch["next_obs"], batch["goals"]], -1)
         stats = self.levels[level].update(inputs, inputs, next_inputs, batch["actions"], batch["rewards"],
-                                          self.update_generator, terminated=batch["terminated"])
+                                          self.update_generator, terminated=batch["terminated"],
+                                          target_bounds=self.level_target_bounds(level))
         return ({f"level{level}_{key}": value for key, value in stats.items()}
                 | {f"level{level}_reward": batch["rewards"].mean().item()})
 
@@ -153,7 +176,7 @@ class PEACHAgent:
             "encoder_optimizer": self.encoder_optimizer.state_dict(), "replay": self.replay.state_dict(),
             "task_ids": dict(self.task_ids), "sample_rng": self.sample_rng.bit_generator.state,
             "act_generator": self.act_generator.get_state(),
-            "update_generator": self.update_generator.get_state(),
+            "update_generator": self.update_generator.get_state(), "iteration": self.iteration,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -165,3 +188,4 @@ class PEACHAgent:
         self.sample_rng.bit_generator.state = state["sample_rng"]
         self.act_generator.set_state(state["act_generator"])
         self.update_generator.set_state(state["update_generator"])
+        self.iteration = state["iteration"]

@@ -19,6 +19,7 @@ from algorithms.common.strict_config import build_strict
 SUBGOAL_SPACES = ("current_frame", "ego")
 SUBGOAL_REWARDS = ("sparse", "distance")
 RELABEL_STRATEGIES = ("future", "final")
+TOP_REWARDS = ("smdp", "decision_sum")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class PEACHConfig:
     relabel_fraction: float
     subgoal_test_fraction: float
     top_subgoal_penalty: float
+    top_reward: str
+    bound_lower_targets: bool
     latent_dim: int
     encoder_hidden: tuple[int, ...]
     context_lr: float
@@ -52,6 +55,7 @@ class PEACHConfig:
     lower_batch_size: int
     embedding_batch_size: int
     gradient_steps: int
+    context_window: int
     prior_episodes: int
     replay_capacity: int
     sac: SACConfig
@@ -62,8 +66,9 @@ class PEACHConfig:
                      "embedding_batch_size", "prior_episodes", "replay_capacity"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PEACH setting {name} must be >= 1, got {getattr(self, name)}")
-        if self.gradient_steps < 0 or self.kl_lambda < 0 or self.goal_threshold < 0:
-            raise ValueError("PEACH settings gradient_steps, kl_lambda and goal_threshold must be >= 0")
+        if self.gradient_steps < 0 or self.context_window < 0 or self.kl_lambda < 0 or self.goal_threshold < 0:
+            raise ValueError("PEACH settings gradient_steps, context_window, kl_lambda and goal_threshold "
+                             "must be >= 0")
         if self.levels < 2 or len(self.subgoal_periods) != self.levels - 1:
             raise ValueError(f"PEACH needs levels >= 2 and one subgoal period per level above the bottom, "
                              f"got levels {self.levels} and subgoal_periods {list(self.subgoal_periods)}")
@@ -73,7 +78,7 @@ class PEACHConfig:
                              f"top down, each a multiple of the next (and > 1), so that every step of a "
                              f"level lies inside one subgoal of the level above")
         for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_reward", SUBGOAL_REWARDS),
-                              ("relabel_strategy", RELABEL_STRATEGIES)):
+                              ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")
@@ -88,6 +93,12 @@ class PEACHConfig:
     def periods(self) -> tuple[int, ...]:
         """Env steps per action of each level, bottom first: ``(1, k^1, ..., k^h)``."""
         return (1, *reversed(self.subgoal_periods))
+
+    @property
+    def top_discount(self) -> float:
+        """The top critic's discount per decision: ``gamma^(k^h)`` with ``sac.discount`` per env step
+        (``top_reward: smdp``), or ``sac.discount`` per decision (``decision_sum``)."""
+        return self.sac.discount ** (self.periods[-1] if self.top_reward == "smdp" else 1)
 
 
 _SECTIONS = {"sac": SACConfig, "lower_sac": SACConfig}

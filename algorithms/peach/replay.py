@@ -6,8 +6,10 @@ subgoals in force and whether each was a test), written to the same slots. Trans
 the stored episodes at sampling time:
 
 * top level (poster: ``pi_h(s, z)`` acts every ``k^h`` steps): a semi-MDP transition per ``k^h``
-  steps, ``(s_t, a, sum_{u=t}^{t'-1} r_u, s_t')`` with ``t' = min(t + k^h, T)``, drawn per task like
-  PEARL's RL batch;
+  steps, ``(s_t, a, sum_{u=t}^{t'-1} gamma^(u-t) r_u, s_t')`` with ``t' = min(t + k^h, T)``
+  (``top_reward: smdp``, discounted ``gamma^(k^h)`` per decision: the options framework's semi-MDP,
+  whose values equal the per-step MDP's; ``decision_sum``: the undiscounted sum, ``gamma`` per
+  decision), drawn per task like PEARL's RL batch;
 * level ``i < top`` (``pi_i(s, g_i)`` every ``k^i`` steps, ``k^0 = 1``): ``(s_t, g_i, a, r, s_t')``
   from any task (the lower levels do not see z), ``g_i`` the subgoal in force at ``t``; with
   probability ``relabel_fraction`` ``g_i`` is replaced by a hindsight goal (:func:`hindsight_goal_steps`);
@@ -58,11 +60,11 @@ class HierarchyReplay:
         return self.episodes.size
 
     def add_trial(self, task: int, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-                  subgoals: np.ndarray, tested: np.ndarray, context: np.ndarray) -> None:
+                  subgoals: np.ndarray, tested: np.ndarray, context: np.ndarray, iteration: int = 0) -> None:
         """Store a trial's episodes ``[E, ...]`` with the policy's ``subgoals`` and ``tested`` extras."""
         slots = (self.episodes.cursor + np.arange(len(observations))) % self.episodes.capacity
         self.subgoals[slots], self.tested[slots] = subgoals, tested
-        self.episodes.add_trial(task, observations, actions, rewards, context)
+        self.episodes.add_trial(task, observations, actions, rewards, context, iteration)
 
     def _proposals(self, slots: np.ndarray, start: np.ndarray, achieved: np.ndarray, below: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +83,9 @@ class HierarchyReplay:
         start, end = level_steps(buffer.steps, period, slots.shape, rng)
         steps = start[..., None] + np.arange(period)
         inside = steps < end[..., None]
-        rewards = (buffer.rewards[slots[..., None], np.minimum(steps, buffer.steps - 1)] * inside).sum(-1)
+        weights = inside * (self.config.sac.discount ** np.arange(period) if self.config.top_reward == "smdp"
+                            else 1.0)  # smdp: the discounted k-step return of the options framework
+        rewards = (buffer.rewards[slots[..., None], np.minimum(steps, buffer.steps - 1)] * weights).sum(-1)
         next_obs = buffer.observations[slots, end]
         actions, penalised = self._proposals(slots, start, self.space.achieved(next_obs), -1, rng)
         return {

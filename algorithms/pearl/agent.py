@@ -58,6 +58,7 @@ class PEARLConfig:
     batch_size: int
     embedding_batch_size: int
     gradient_steps: int
+    context_window: int
     prior_episodes: int
     replay_capacity: int
     sac: SACConfig
@@ -67,8 +68,8 @@ class PEARLConfig:
                      "prior_episodes", "replay_capacity"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PEARL setting {name} must be >= 1, got {getattr(self, name)}")
-        if self.gradient_steps < 0 or self.kl_lambda < 0:
-            raise ValueError("PEARL settings gradient_steps and kl_lambda must be >= 0")
+        if self.gradient_steps < 0 or self.context_window < 0 or self.kl_lambda < 0:
+            raise ValueError("PEARL settings gradient_steps, context_window and kl_lambda must be >= 0")
 
 
 class PEARLPolicy:
@@ -126,6 +127,7 @@ class PEARLAgent:
         self.sample_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
         self.act_generator = torch.Generator().manual_seed(seed)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.iteration = 0  # the latest update's training iteration (context recency)
         self.policy = PEARLPolicy(self)
 
     # ------------------------------------------------------------------ update
@@ -133,22 +135,29 @@ class PEARLAgent:
         prior = rollout.extras["prior_z"][:, :, 0]  # [trial, episode]: the episode's z source
         for i, trial in enumerate(rollout.trials):
             self.buffer.add_trial(task_id(self.task_ids, trial.class_name, trial.variant), rollout.observations[i],
-                                  rollout.actions[i], rollout.rewards[i], context=prior[i])
+                                  rollout.actions[i], rollout.rewards[i], context=prior[i], iteration=iteration)
+        self.iteration = iteration
         sums: dict[str, float] = {}
         for _ in range(self.config.gradient_steps):
             for key, value in self.gradient_step().items():
                 sums[key] = sums.get(key, 0.0) + value
         stats = {key: value / max(self.config.gradient_steps, 1) for key, value in sums.items()}
         return stats | {"buffer_episodes": float(self.buffer.size),
-                        "buffer_tasks": float(len(self.buffer.tasks_with_context()))}
+                        "buffer_tasks": float(len(self.buffer.tasks_with_context())),
+                        "meta_batch_tasks": float(len(self.eligible_tasks()))}
 
     def _tensor(self, values: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(values, dtype=torch.float32, device=self.device)
 
+    def eligible_tasks(self) -> np.ndarray:
+        """The tasks a meta-batch draws from: context from the last ``context_window`` iterations."""
+        return self.buffer.recent_tasks(self.iteration, self.config.context_window)
+
     def sample_batch(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """A meta-batch: RL transitions ``[M, B, ...]`` and context ``[M, N, context_dim]``."""
+        """A meta-batch: RL transitions ``[M, B, ...]`` and context ``[M, N, context_dim]`` of
+        ``meta_batch_size`` tasks drawn with replacement from :meth:`eligible_tasks`."""
         config = self.config
-        tasks = self.sample_rng.choice(self.buffer.tasks_with_context(), size=config.meta_batch_size)
+        tasks = self.sample_rng.choice(self.eligible_tasks(), size=config.meta_batch_size)
         rl = self.buffer.sample(tasks, config.batch_size, self.sample_rng, context_only=False)
         ctx = self.buffer.sample(tasks, config.embedding_batch_size, self.sample_rng, context_only=True)
         next_obs = ctx["next_obs"] if config.use_next_obs_in_context else None
@@ -175,7 +184,7 @@ class PEARLAgent:
             "encoder_optimizer": self.encoder_optimizer.state_dict(), "buffer": self.buffer.state_dict(),
             "task_ids": dict(self.task_ids), "sample_rng": self.sample_rng.bit_generator.state,
             "act_generator": self.act_generator.get_state(),
-            "update_generator": self.update_generator.get_state(),
+            "update_generator": self.update_generator.get_state(), "iteration": self.iteration,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -185,3 +194,4 @@ class PEARLAgent:
         self.sample_rng.bit_generator.state = state["sample_rng"]
         self.act_generator.set_state(state["act_generator"])
         self.update_generator.set_state(state["update_generator"])
+        self.iteration = state["iteration"]
