@@ -3,10 +3,7 @@ and is evaluated on the same single variant per (seed, class), at every iteratio
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 
 from algorithms.registry import METHODS_DIR, merge_values, read_method_file
 from algorithms.run_job import run_training_job
