@@ -20,7 +20,7 @@ from typing import Literal
 import pandas as pd
 
 from envs.metrics import METRIC_COLUMNS, episode_table, task_table
-from envs.policy import EVALUATION_ACTIONS, Acting, EvaluationActions, RolloutPolicy
+from envs.policy import Acting, EvaluationActions, RolloutPolicy
 from envs.sampler import ParallelSampler
 from envs.schedule import TaskSchedule
 from envs.suite import all_classes, split_of
@@ -61,8 +61,7 @@ class EvaluationConfig:
                 f"scored_episodes {scored} must be between 1 and episodes_per_variant "
                 f"({self.episodes_per_variant}): the last scored_episodes episodes of each trial are scored"
             )
-        if self.actions not in EVALUATION_ACTIONS:
-            raise ValueError(f"evaluation actions must be one of {EVALUATION_ACTIONS}, got {self.actions!r}")
+        Acting.evaluating(self.actions)  # refuses an unknown mode
 
     @property
     def scored_count(self) -> int:
