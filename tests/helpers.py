@@ -304,3 +304,8 @@ class RowExpertsPolicy:
 
     def observe(self, memory, transition: Transition) -> None:
         return None
+
+
+def step_floats(stats) -> dict[str, float]:
+    """A gradient step's statistics (0-d tensors kept on the learner's device) as plain floats."""
+    return {name: float(value) for name, value in stats.items()}

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import assert_short_ml10_run_resumes, run_training
+from helpers import assert_short_ml10_run_resumes, run_training, step_floats
 
 from algorithms.common.context import context_features
 from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, value_loss
@@ -143,7 +143,7 @@ def test_truncated_last_step_bootstraps_from_the_true_final_observation():
 
 def test_update_logs_every_loss_and_is_reproducible():
     first, second = _filled_agent(gradient_steps=3), _filled_agent(gradient_steps=3)
-    stats = [agent.gradient_step() for agent in (first, second)]
+    stats = [step_floats(agent.gradient_step()) for agent in (first, second)]
     assert stats[0] == stats[1] and LOSS_TERMS <= set(stats[0])
     assert all(np.isfinite(value) for value in stats[0].values())
 
@@ -158,7 +158,7 @@ def test_restored_agent_continues_exactly():
     torch.save(state, stream)  # as the trainer's checkpoint does
     stream.seek(0)
     restored.load_state_dict(torch.load(stream, weights_only=False, map_location="cpu"))
-    assert restored.gradient_step() == agent.gradient_step()
+    assert step_floats(restored.gradient_step()) == step_floats(agent.gradient_step())
 
 
 # ---------------------------------------------------------------------------------------- acting
@@ -249,3 +249,71 @@ def test_evaluation_z_belongs_to_the_trial_not_to_its_slot():
         np.testing.assert_array_equal(one_group[variant], regrouped[variant])
     priors = np.stack([one_group[variant][0] for variant in range(6)])
     assert len({tuple(row) for row in priors.round(6)}) == 6, "trials share their prior z"
+
+
+# ---------------------------------------------------------------------------------------- GPU path
+ALGORITHMS = Path(__file__).resolve().parents[1] / "algorithms"
+
+
+@pytest.fixture
+def host_transfers(monkeypatch):
+    """Counts, per kind, the host syncs (``item``, ``tolist``, ``cpu``, ``numpy``) and host-to-device
+    conversions (``as_tensor``/``tensor``/``from_numpy`` of a non-tensor) made by the harness's own
+    code (torch's internals, e.g. Adam's CPU step counter, are not the method's doing). On a CUDA
+    learner each of these waits for the device or copies over PCIe; here they are counted on CPU."""
+    counts: dict[str, int] = {}
+
+    def ours() -> bool:
+        import sys
+        return str(ALGORITHMS) in sys._getframe(2).f_code.co_filename
+
+    def wrap(owner, name, counted_when):
+        original = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            if ours() and counted_when(args):
+                counts[name] = counts.get(name, 0) + 1
+            return original(*args, **kwargs)
+        monkeypatch.setattr(owner, name, counted)
+
+    for name in ("item", "tolist", "cpu", "numpy"):
+        wrap(torch.Tensor, name, lambda args: True)
+    for name in ("as_tensor", "tensor", "from_numpy"):
+        wrap(torch, name, lambda args: not isinstance(args[0], torch.Tensor))
+    return counts
+
+
+def test_a_gradient_step_neither_syncs_with_nor_copies_from_the_host(host_transfers):
+    """Issue 16 item 6: a PEARL step draws its meta-batch on the learner's device and keeps its
+    statistics there; formerly ~10 ``.item()`` syncs and two host-to-device batch copies per step."""
+    agent = _filled_agent()
+    agent.gradient_step()  # the first step of an iteration indexes the buffer once
+    host_transfers.clear()
+    for _ in range(3):
+        stats = agent.gradient_step()
+    assert host_transfers == {}
+    assert LOSS_TERMS <= set(stats) and all(value.device == agent.device for value in stats.values())
+
+
+def test_an_update_syncs_with_the_host_a_fixed_number_of_times_whatever_its_gradient_steps(host_transfers):
+    suite = PointRobotSuite(episode_length=5)
+    trials = [Trial("point-goal", variant, 3) for variant in range(4)]
+    counts = []
+    for steps in (2, 7):
+        agent = PEARLAgent(suite.spec, _small(load_pearl_config(CONFIG_PATH), gradient_steps=steps), seed=0)
+        with ParallelSampler(suite, num_workers=1) as sampler:
+            rollout = sampler.collect(agent.policy, trials)
+        host_transfers.clear()
+        stats = agent.update(rollout, 0)
+        counts.append(dict(host_transfers))
+        assert LOSS_TERMS <= set(stats) and all(isinstance(value, float) for value in stats.values())
+    assert counts[0] == counts[1] and counts[0].get("tolist", 0) + counts[0].get("item", 0) == 1
+
+
+def test_a_checkpoint_from_before_device_meta_batches_is_refused_naming_the_fix():
+    agent = _filled_agent()
+    state = agent.state_dict()
+    state["sample_rng"] = np.random.default_rng(0).bit_generator.state
+    del state["sample_generator"]
+    with pytest.raises(ValueError, match="before meta-batches were drawn on the learner's device.*delete the checkpoint"):
+        _filled_agent().load_state_dict(state)

@@ -55,8 +55,8 @@ def kl_to_standard_normal(mean: torch.Tensor, variance: torch.Tensor) -> torch.T
 
 
 def sample_gaussian(mean: torch.Tensor, variance: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Reparameterised ``z = mean + sqrt(var) * eps`` with ``eps`` from a CPU ``generator``."""
-    noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+    """Reparameterised ``z = mean + sqrt(var) * eps``, ``eps`` drawn on ``generator``'s device."""
+    noise = torch.randn(mean.shape, generator=generator, device=generator.device).to(mean.device)
     return mean + variance.sqrt() * noise
 
 
@@ -138,6 +138,7 @@ class TaskEpisodeBuffer:
         self.collected = np.zeros(capacity_episodes, np.int64)  # the training iteration of each episode
         self.size = 0
         self.cursor = 0
+        self.version = 0  # bumped at every change, so a device copy knows when it is stale
         self._index: dict[tuple[int, bool], np.ndarray] = {}
 
     def add_trial(self, task: int, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
@@ -155,6 +156,7 @@ class TaskEpisodeBuffer:
             self.cursor = (self.cursor + 1) % self.capacity
             self.size = min(self.size + 1, self.capacity)
         self._index = {}
+        self.version += 1
 
     def episodes_of(self, task: int, context_only: bool) -> np.ndarray:
         """Slots holding ``task``'s episodes (only its context episodes if ``context_only``)."""
@@ -211,6 +213,7 @@ class TaskEpisodeBuffer:
             getattr(self, name)[size:] = -1 if name == "task" else 0
         self.size, self.cursor = size, state["cursor"]
         self._index = {}
+        self.version += 1
 
 
 def require_posterior_episode(prior_episodes: int, episodes_per_task: int, where: str) -> None:

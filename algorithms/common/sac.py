@@ -91,9 +91,9 @@ class TanhGaussianPolicy(nn.Module):
         return mean, log_std.clamp(self.log_std_min, self.log_std_max)
 
     def rsample(self, x: torch.Tensor, generator: torch.Generator) -> PolicySample:
-        """Reparameterised sample; the noise comes from ``generator`` (a CPU generator)."""
+        """Reparameterised sample; the noise is drawn on ``generator``'s device."""
         mean, log_std = self(x)
-        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        noise = torch.randn(mean.shape, generator=generator, device=generator.device).to(mean.device)
         pre_tanh = mean + log_std.exp() * noise
         return PolicySample(torch.tanh(pre_tanh), tanh_log_prob(pre_tanh, mean, log_std), mean, log_std,
                             pre_tanh)
@@ -204,8 +204,9 @@ class SoftActorCritic:
         extra_critic_loss: torch.Tensor | None = None,
         extra_optimizers: tuple[torch.optim.Optimizer, ...] = (),
         target_bounds: tuple[float, float] | None = None,
-    ) -> dict[str, float]:
-        """One SAC step on flat ``[N, ...]`` batches.
+    ) -> dict[str, torch.Tensor]:
+        """One SAC step on flat ``[N, ...]`` batches; returns its statistics as detached 0-d tensors
+        on the learner's device (no host sync: :class:`~algorithms.common.step_statistics.StepStatistics`).
 
         ``extra_critic_loss`` (PEARL: ``kl_lambda * KL``) is back-propagated together with the Q
         loss, and ``extra_optimizers`` (PEARL: the encoder's) step with the Q optimiser.
@@ -239,11 +240,12 @@ class SoftActorCritic:
         self.policy_optimizer.zero_grad()
         pi_loss.backward(inputs=list(self.policy.parameters()))
         self.policy_optimizer.step()
-        return {
-            "q_loss": q_loss.item(), "v_loss": v_loss.item(), "policy_loss": pi_loss.item(),
-            "q_mean": q1.mean().item(), "v_mean": v.mean().item(), "q_target_mean": target.mean().item(),
-            "log_pi": sample.log_prob.mean().item(), "policy_std": sample.log_std.exp().mean().item(),
+        stats = {
+            "q_loss": q_loss, "v_loss": v_loss, "policy_loss": pi_loss, "q_mean": q1.mean(), "v_mean": v.mean(),
+            "q_target_mean": target.mean(), "log_pi": sample.log_prob.mean(),
+            "policy_std": sample.log_std.exp().mean(),
         }
+        return {name: value.detach() for name, value in stats.items()}
 
     def state_dict(self) -> dict:
         return {name: getattr(self, name).state_dict() for name in self._STATE}

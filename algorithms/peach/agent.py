@@ -38,7 +38,9 @@ from algorithms.common.context import (
     kl_to_standard_normal,
     sample_gaussian,
 )
+from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.sac import SoftActorCritic
+from algorithms.common.step_statistics import StepStatistics
 from algorithms.common.trial_belief import latent_sac_inputs, task_id
 from algorithms.peach.config import PEACHConfig
 from algorithms.peach.goals import SubgoalSpace, subgoal_penalty
@@ -76,7 +78,7 @@ class PEACHAgent:
         self.task_ids: dict[str, int] = {}
         self.sample_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
         self.act_generator = torch.Generator().manual_seed(seed)
-        self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.update_generator = torch.Generator(device).manual_seed(seed + 1)
         self.iteration = 0  # the latest update's training iteration (context recency)
         self.policy = PEACHPolicy(self)
 
@@ -92,17 +94,16 @@ class PEACHAgent:
                                   rollout.actions[i], rollout.rewards[i], rollout.extras["subgoals"][i],
                                   rollout.extras["tested"][i], context=prior[i], iteration=iteration)
         self.iteration = iteration
-        sums: dict[str, float] = {}
+        statistics = StepStatistics()
         for _ in range(self.config.gradient_steps):
-            for key, value in self.gradient_step().items():
-                sums[key] = sums.get(key, 0.0) + value
-        stats = {key: value / max(self.config.gradient_steps, 1) for key, value in sums.items()}
-        return stats | {"buffer_episodes": float(self.replay.size),
+            statistics.add(self.gradient_step())
+        return statistics.means() | {"buffer_episodes": float(self.replay.size),
                         "buffer_tasks": float(len(self.replay.episodes.tasks_with_context())),
                         "meta_batch_tasks": float(len(self.eligible_tasks()))}
 
-    def gradient_step(self) -> dict[str, float]:
-        """One step of every level: the top with the encoder, then each lower level, bottom first."""
+    def gradient_step(self) -> dict[str, torch.Tensor]:
+        """One step of every level: the top with the encoder, then each lower level, bottom first;
+        the statistics stay on the device (0-d tensors, read once per update)."""
         stats = self.top_step()
         for level in range(self.config.levels - 1):
             stats |= self.level_step(level)
@@ -126,7 +127,7 @@ class PEACHAgent:
         context = context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
         return {key: self._tensor(value) for key, value in rl.items()}, self._tensor(context)
 
-    def top_step(self) -> dict[str, float]:
+    def top_step(self) -> dict[str, torch.Tensor]:
         """One meta-training gradient step of the encoder and the top level (Algorithm 1, inner loop)."""
         batch, context = self.top_batch()
         mean, variance = self.encoder.posterior(context)
@@ -139,7 +140,7 @@ class PEACHAgent:
             extra_critic_loss=self.config.kl_lambda * kl, extra_optimizers=(self.encoder_optimizer,),
         )
         return ({f"top_{key}": value for key, value in stats.items()}
-                | {"kl": kl.item() / len(mean), "posterior_variance": variance.mean().item()})
+                | {"kl": kl.detach() / len(mean), "posterior_variance": variance.mean().detach()})
 
     def level_batch(self, level: int) -> dict[str, torch.Tensor]:
         """Hindsight-relabelled goal-conditioned transitions of lower level ``level`` (flat ``[B, ...]``)."""
@@ -158,7 +159,7 @@ class PEACHAgent:
         worst = subgoal_penalty(config.subgoal_reward, horizon, self.space)
         return config.lower_sac.reward_scale * worst, 0.0
 
-    def level_step(self, level: int) -> dict[str, float]:
+    def level_step(self, level: int) -> dict[str, torch.Tensor]:
         """One goal-conditioned SAC step of lower level ``level``: no z, no encoder, no top network."""
         batch = self.level_batch(level)
         inputs = torch.cat([batch["obs"], batch["goals"]], -1)
@@ -167,7 +168,7 @@ class PEACHAgent:
                                           self.update_generator, terminated=batch["terminated"],
                                           target_bounds=self.level_target_bounds(level))
         return ({f"level{level}_{key}": value for key, value in stats.items()}
-                | {f"level{level}_reward": batch["rewards"].mean().item()})
+                | {f"level{level}_reward": batch["rewards"].mean()})
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict:
@@ -175,8 +176,8 @@ class PEACHAgent:
             "levels": [level.state_dict() for level in self.levels], "encoder": self.encoder.state_dict(),
             "encoder_optimizer": self.encoder_optimizer.state_dict(), "replay": self.replay.state_dict(),
             "task_ids": dict(self.task_ids), "sample_rng": self.sample_rng.bit_generator.state,
-            "act_generator": self.act_generator.get_state(),
-            "update_generator": self.update_generator.get_state(), "iteration": self.iteration,
+            "act_generator": generator_state(self.act_generator),
+            "update_generator": generator_state(self.update_generator), "iteration": self.iteration,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -186,6 +187,6 @@ class PEACHAgent:
             getattr(self, name).load_state_dict(state[name])
         self.task_ids = dict(state["task_ids"])
         self.sample_rng.bit_generator.state = state["sample_rng"]
-        self.act_generator.set_state(state["act_generator"])
-        self.update_generator.set_state(state["update_generator"])
+        restore_generator(self.act_generator, state["act_generator"], "act")
+        restore_generator(self.update_generator, state["update_generator"], "update")
         self.iteration = state["iteration"]

@@ -21,6 +21,11 @@ forming their task's context set; then
 (reparameterised), RL batch of ``batch_size`` transitions from the task's replay episodes. The Q
 loss sees ``z`` with its gradient (plus ``kl_lambda * KL``), so the encoder learns only from the
 critic and the information bottleneck; V, the target V and the policy see ``z`` detached.
+
+On the learner's device (issue 16 item 6): the meta-batches are drawn there
+(:class:`~algorithms.common.meta_batch.DeviceMetaBatches`, the buffer indexed once per iteration),
+the update's random streams live there, and the logged statistics stay there until the iteration's
+one host copy (:class:`~algorithms.common.step_statistics.StepStatistics`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,10 @@ from algorithms.common.context import (
     kl_to_standard_normal,
     sample_gaussian,
 )
+from algorithms.common.generators import generator_state, restore_generator
+from algorithms.common.meta_batch import DeviceMetaBatches
 from algorithms.common.sac import SACConfig, SoftActorCritic
+from algorithms.common.step_statistics import StepStatistics
 from algorithms.common.trial_belief import BeliefMemory, TrialBelief, latent_sac_inputs, task_id
 from envs.policy import Acting, Transition
 from envs.rollout import Rollout
@@ -124,9 +132,12 @@ class PEARLAgent:
                              f"({spec.episode_length} steps)")
         self.buffer = TaskEpisodeBuffer(episodes, spec.episode_length, spec.obs_dim, spec.action_dim)
         self.task_ids: dict[str, int] = {}
-        self.sample_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
         self.act_generator = torch.Generator().manual_seed(seed)
-        self.update_generator = torch.Generator().manual_seed(seed + 1)
+        self.update_generator = torch.Generator(device).manual_seed(seed + 1)
+        sample_seed = int(np.random.SeedSequence(seed, spawn_key=(2,)).generate_state(1)[0])
+        self.sample_generator = torch.Generator(device).manual_seed(sample_seed)
+        self.meta_batches = DeviceMetaBatches(self.buffer, self.sample_generator)
+        self._indexed: tuple[int, int] | None = None  # (buffer version, iteration) the meta-batches index
         self.iteration = 0  # the latest update's training iteration (context recency)
         self.policy = PEARLPolicy(self)
 
@@ -137,34 +148,31 @@ class PEARLAgent:
             self.buffer.add_trial(task_id(self.task_ids, trial.class_name, trial.variant), rollout.observations[i],
                                   rollout.actions[i], rollout.rewards[i], context=prior[i], iteration=iteration)
         self.iteration = iteration
-        sums: dict[str, float] = {}
+        statistics = StepStatistics()
         for _ in range(self.config.gradient_steps):
-            for key, value in self.gradient_step().items():
-                sums[key] = sums.get(key, 0.0) + value
-        stats = {key: value / max(self.config.gradient_steps, 1) for key, value in sums.items()}
-        return stats | {"buffer_episodes": float(self.buffer.size),
+            statistics.add(self.gradient_step())
+        return statistics.means() | {"buffer_episodes": float(self.buffer.size),
                         "buffer_tasks": float(len(self.buffer.tasks_with_context())),
                         "meta_batch_tasks": float(len(self.eligible_tasks()))}
-
-    def _tensor(self, values: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(values, dtype=torch.float32, device=self.device)
 
     def eligible_tasks(self) -> np.ndarray:
         """The tasks a meta-batch draws from: context from the last ``context_window`` iterations."""
         return self.buffer.recent_tasks(self.iteration, self.config.context_window)
 
     def sample_batch(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """A meta-batch: RL transitions ``[M, B, ...]`` and context ``[M, N, context_dim]`` of
-        ``meta_batch_size`` tasks drawn with replacement from :meth:`eligible_tasks`."""
+        """A meta-batch on the learner's device: RL transitions ``[M, B, ...]`` and context
+        ``[M, N, context_dim]`` of ``meta_batch_size`` tasks drawn with replacement from
+        :meth:`eligible_tasks` (indexed again only when the buffer or the iteration changed)."""
         config = self.config
-        tasks = self.sample_rng.choice(self.eligible_tasks(), size=config.meta_batch_size)
-        rl = self.buffer.sample(tasks, config.batch_size, self.sample_rng, context_only=False)
-        ctx = self.buffer.sample(tasks, config.embedding_batch_size, self.sample_rng, context_only=True)
+        if self._indexed != (self.buffer.version, self.iteration):
+            self.meta_batches.index(self.eligible_tasks())
+            self._indexed = (self.buffer.version, self.iteration)
+        rl, ctx = self.meta_batches.draw(config.meta_batch_size, config.batch_size, config.embedding_batch_size)
         next_obs = ctx["next_obs"] if config.use_next_obs_in_context else None
-        context = context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
-        return {key: self._tensor(value) for key, value in rl.items()}, self._tensor(context)
+        return rl, context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
 
-    def gradient_step(self) -> dict[str, float]:
+    def gradient_step(self) -> dict[str, torch.Tensor]:
+        """One step of Algorithm 1's inner loop; its statistics stay on the device (0-d tensors)."""
         batch, context = self.sample_batch()
         mean, variance = self.encoder.posterior(context)
         kl = kl_to_standard_normal(mean, variance).sum()  # summed over tasks (garage, oyster)
@@ -175,23 +183,26 @@ class PEARLAgent:
             batch["rewards"].reshape(-1), self.update_generator,
             extra_critic_loss=self.config.kl_lambda * kl, extra_optimizers=(self.encoder_optimizer,),
         )
-        return stats | {"kl": kl.item() / len(mean), "posterior_variance": variance.mean().item()}
+        return stats | {"kl": kl.detach() / len(mean), "posterior_variance": variance.mean().detach()}
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict:
         return {
             "sac": self.sac.state_dict(), "encoder": self.encoder.state_dict(),
             "encoder_optimizer": self.encoder_optimizer.state_dict(), "buffer": self.buffer.state_dict(),
-            "task_ids": dict(self.task_ids), "sample_rng": self.sample_rng.bit_generator.state,
-            "act_generator": self.act_generator.get_state(),
-            "update_generator": self.update_generator.get_state(), "iteration": self.iteration,
+            "task_ids": dict(self.task_ids), "act_generator": generator_state(self.act_generator),
+            "update_generator": generator_state(self.update_generator),
+            "sample_generator": generator_state(self.sample_generator), "iteration": self.iteration,
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if "sample_generator" not in state:
+            raise ValueError("this PEARL checkpoint was written before meta-batches were drawn on the learner's "
+                             "device (it holds a numpy 'sample_rng'): its run cannot continue the same random "
+                             "streams; delete the checkpoint to start the run again")
         for name in ("sac", "encoder", "encoder_optimizer", "buffer"):
             getattr(self, name).load_state_dict(state[name])
         self.task_ids = dict(state["task_ids"])
-        self.sample_rng.bit_generator.state = state["sample_rng"]
-        self.act_generator.set_state(state["act_generator"])
-        self.update_generator.set_state(state["update_generator"])
+        for name in ("act", "update", "sample"):
+            restore_generator(getattr(self, f"{name}_generator"), state[f"{name}_generator"], name)
         self.iteration = state["iteration"]
