@@ -1,12 +1,13 @@
 """One trained checkpoint, evaluated under several evaluation settings, on the run's own test variants.
 
-    python benchmarks/evaluation_modes.py RUN_DIR [--checkpoint PATH]
+    python benchmarks/evaluation_modes.py RUN_DIR [RUN_DIR ...] [--checkpoint PATH]
                                           [--modes eval_y=sample eval_y=onehot ...]
 
 ``RUN_DIR`` is a finished run (``results/runs/<method>/seed_<s>/<run id>``; its ``manifest.json`` holds
 every setting); the checkpoint defaults to ``checkpoints/<method>/seed_<s>/<run id>.pt``. Each mode
 is a ``KEY=VALUE`` change of a top-level method setting that only evaluation reads (e.g. HiMeta's or
-SD's ``eval_y``); the agent is rebuilt with it and loaded from the same checkpoint. Every mode is
+SD's ``eval_y``); the agent is rebuilt with it and loaded from the same checkpoint. Without
+``--modes`` (or with the mode ``as-run``) the run's own settings are used. Every mode is
 played with deterministic actions (the shared evaluation) and with sampled actions, on the run's
 evaluation trials (same variants and episodes as its ``eval.csv``). Prints success and return per
 split, so one can see how much of a score is the evaluation input rather than the policy.
@@ -29,20 +30,32 @@ from envs.sampler import ParallelSampler
 from envs.schedule import TaskSchedule
 from envs.suite import all_classes, split_of
 
+AS_RUN = "as-run"
+"""The mode that changes nothing: the run's own method settings."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--checkpoint", type=Path)
-    parser.add_argument("--modes", nargs="+", default=["eval_y=sample", "eval_y=onehot", "eval_y=softmax"])
+    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--checkpoint", type=Path, help="with one RUN_DIR only")
+    parser.add_argument("--modes", nargs="+", help="KEY=VALUE method settings (default: see above)")
     args = parser.parse_args()
-    manifest = args.run_dir / "manifest.json"
+    if args.checkpoint and len(args.run_dirs) > 1:
+        parser.error("--checkpoint names the checkpoint of one run: give a single RUN_DIR with it")
+    for run_dir in args.run_dirs:
+        evaluate_run(run_dir, args.checkpoint, args.modes, parser)
+
+
+def evaluate_run(run_dir: Path, checkpoint: Path | None, modes: list[str] | None,
+                 parser: argparse.ArgumentParser) -> None:
+    """Print the run's final checkpoint's scores under each mode, with deterministic and sampled actions."""
+    manifest = run_dir / "manifest.json"
     if not manifest.exists():
         parser.error(f"{manifest} does not exist: RUN_DIR must be a finished run folder")
     job = json.loads(manifest.read_text())["config"]
-    run_id = args.run_dir.name
+    run_id = run_dir.name
     default_checkpoint = Path("checkpoints") / job["method"] / f"seed_{job['seed']}" / f"{run_id}.pt"
-    checkpoint = args.checkpoint or default_checkpoint
+    checkpoint = checkpoint or default_checkpoint
     if not checkpoint.exists():
         parser.error(f"checkpoint {checkpoint} does not exist (give --checkpoint)")
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")["agent"]
@@ -60,11 +73,12 @@ def main() -> None:
           f"{evaluation['episodes_per_variant']} episodes, checkpoint {checkpoint}")
     with ParallelSampler(suite, max_slots=job["sampler"]["max_slots"],
                          pipeline_groups=job["sampler"]["pipeline_groups"]) as sampler:
-        for mode in args.modes:
+        for mode in modes or [AS_RUN]:
             key, _, value = mode.partition("=")
-            if key not in job["method_values"]:
+            if mode != AS_RUN and key not in job["method_values"]:
                 parser.error(f"{mode}: {key!r} is not a top-level setting of {job['method']}")
-            values = {**job["method_values"], key: yaml.safe_load(value)}
+            changed = {} if mode == AS_RUN else {key: yaml.safe_load(value)}
+            values = {**job["method_values"], **changed}
             agent = method_from_values(job["method"], values, f"{job['method']} ({mode})").build_agent(
                 suite.spec, job["seed"], torch.device("cpu"))
             agent.load_state_dict(state)
