@@ -98,8 +98,8 @@ class PEACHAgent:
         for _ in range(self.config.gradient_steps):
             statistics.add(self.gradient_step())
         return statistics.means() | {"buffer_episodes": float(self.replay.size),
-                        "buffer_tasks": float(len(self.replay.episodes.tasks_with_context())),
-                        "meta_batch_tasks": float(len(self.eligible_tasks()))}
+                                     "buffer_tasks": float(len(self.replay.episodes.tasks_with_context())),
+                                     "meta_batch_tasks": float(len(self.eligible_tasks()))}
 
     def gradient_step(self) -> dict[str, torch.Tensor]:
         """One step of every level: the top with the encoder, then each lower level, bottom first;

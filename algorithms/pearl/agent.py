@@ -152,8 +152,8 @@ class PEARLAgent:
         for _ in range(self.config.gradient_steps):
             statistics.add(self.gradient_step())
         return statistics.means() | {"buffer_episodes": float(self.buffer.size),
-                        "buffer_tasks": float(len(self.buffer.tasks_with_context())),
-                        "meta_batch_tasks": float(len(self.eligible_tasks()))}
+                                     "buffer_tasks": float(len(self.buffer.tasks_with_context())),
+                                     "meta_batch_tasks": float(len(self.eligible_tasks()))}
 
     def eligible_tasks(self) -> np.ndarray:
         """The tasks a meta-batch draws from: context from the last ``context_window`` iterations."""
