@@ -315,5 +315,6 @@ def test_a_checkpoint_from_before_device_meta_batches_is_refused_naming_the_fix(
     state = agent.state_dict()
     state["sample_rng"] = np.random.default_rng(0).bit_generator.state
     del state["sample_generator"]
-    with pytest.raises(ValueError, match="before meta-batches were drawn on the learner's device.*delete the checkpoint"):
+    with pytest.raises(ValueError, match="before meta-batches were drawn on the learner's device"
+                                         ".*delete the checkpoint"):
         _filled_agent().load_state_dict(state)

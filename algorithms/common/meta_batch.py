@@ -54,7 +54,7 @@ class DeviceMetaBatches:
         self.tasks: np.ndarray | None = None
 
     def index(self, tasks: np.ndarray) -> None:
-        """Put the buffer's filled episodes and the slots of ``tasks`` (the eligible task ids) on the device."""
+        """Put the buffer's filled episodes and the slots of ``tasks`` (eligible task ids) on the device."""
         if len(tasks) == 0:
             raise ValueError("no task has context to draw a meta-batch from: store a trial first")
         buffer, device, filled = self.buffer, self.device, self.buffer.size
@@ -72,8 +72,10 @@ class DeviceMetaBatches:
         ``[M, count, ...]``)."""
         if self.tasks is None:
             raise RuntimeError("DeviceMetaBatches.index must run before the first draw")
-        rows = torch.randint(len(self.tasks), (meta_batch_size,), generator=self.generator, device=self.device)
-        return self._transitions(self.replay, rows, batch_size), self._transitions(self.context, rows, context_size)
+        rows = torch.randint(len(self.tasks), (meta_batch_size,), generator=self.generator,
+                             device=self.device)
+        return (self._transitions(self.replay, rows, batch_size),
+                self._transitions(self.context, rows, context_size))
 
     def _transitions(self, index: EpisodeIndex, rows: torch.Tensor, count: int) -> dict[str, torch.Tensor]:
         counts = index.counts[rows][:, None]

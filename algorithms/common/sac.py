@@ -241,8 +241,8 @@ class SoftActorCritic:
         pi_loss.backward(inputs=list(self.policy.parameters()))
         self.policy_optimizer.step()
         stats = {
-            "q_loss": q_loss, "v_loss": v_loss, "policy_loss": pi_loss, "q_mean": q1.mean(), "v_mean": v.mean(),
-            "q_target_mean": target.mean(), "log_pi": sample.log_prob.mean(),
+            "q_loss": q_loss, "v_loss": v_loss, "policy_loss": pi_loss, "q_mean": q1.mean(),
+            "v_mean": v.mean(), "q_target_mean": target.mean(), "log_pi": sample.log_prob.mean(),
             "policy_std": sample.log_std.exp().mean(),
         }
         return {name: value.detach() for name, value in stats.items()}

@@ -167,7 +167,8 @@ class PEARLAgent:
         if self._indexed != (self.buffer.version, self.iteration):
             self.meta_batches.index(self.eligible_tasks())
             self._indexed = (self.buffer.version, self.iteration)
-        rl, ctx = self.meta_batches.draw(config.meta_batch_size, config.batch_size, config.embedding_batch_size)
+        rl, ctx = self.meta_batches.draw(config.meta_batch_size, config.batch_size,
+                                         config.embedding_batch_size)
         next_obs = ctx["next_obs"] if config.use_next_obs_in_context else None
         return rl, context_features(ctx["obs"], ctx["actions"], ctx["rewards"], next_obs)
 
@@ -197,9 +198,9 @@ class PEARLAgent:
 
     def load_state_dict(self, state: dict) -> None:
         if "sample_generator" not in state:
-            raise ValueError("this PEARL checkpoint was written before meta-batches were drawn on the learner's "
-                             "device (it holds a numpy 'sample_rng'): its run cannot continue the same random "
-                             "streams; delete the checkpoint to start the run again")
+            raise ValueError("this PEARL checkpoint was written before meta-batches were drawn on the "
+                             "learner's device (it holds a numpy 'sample_rng'): its run cannot continue "
+                             "the same random streams; delete the checkpoint to start the run again")
         for name in ("sac", "encoder", "encoder_optimizer", "buffer"):
             getattr(self, name).load_state_dict(state[name])
         self.task_ids = dict(state["task_ids"])
