@@ -17,6 +17,7 @@ from algorithms.common.sac import (
     policy_loss,
     soft_update,
     tanh_log_prob,
+    temperature_loss,
     twin_q_loss,
     value_loss,
 )
@@ -99,3 +100,55 @@ def test_one_step_routes_each_loss_to_its_own_networks():
         torch.testing.assert_close(target_after[key], 0.9 * old + 0.1 * v_after[key])
     assert not torch.equal(encoder_before["weight"], encoder.weight)  # the Q loss reached the encoder
     assert {"q_loss", "v_loss", "policy_loss", "q_mean", "v_mean", "log_pi"} <= set(stats)
+
+
+def test_entropy_terms_are_weighed_by_the_temperature():
+    """SAC v2: V target ``min Q - alpha log pi``, policy loss ``alpha log pi - min Q`` (alpha = 0.5 here),
+    and the temperature's loss ``-log alpha (log pi + H_target)`` (eq. 18)."""
+    # V target = [3 - 0.5, 0 + 0.5] = [2.5, 0.5]; V = [1, 1] -> mean(2.25, 0.25) = 1.25
+    assert value_loss(torch.ones(2), torch.tensor([3.0, 0.0]), torch.tensor([1.0, -1.0]), 0.5).item() == 1.25
+    sample = PolicySample(action=torch.zeros(2, 1), log_prob=torch.tensor([1.0, -1.0]), mean=torch.zeros(2, 1),
+                          log_std=torch.zeros(2, 1), pre_tanh=torch.zeros(2, 1))
+    # mean(0.5 - 3, -0.5 - 0) = -1.5
+    assert policy_loss(sample, torch.tensor([3.0, 0.0]), CONFIG, 0.5).item() == pytest.approx(-1.5)
+    log_alpha = torch.tensor(-1.0, requires_grad=True)
+    loss = temperature_loss(log_alpha, torch.tensor([1.0, 3.0]), target_entropy=-4.0)
+    assert loss.item() == pytest.approx(-(-1.0) * (2.0 - 4.0))  # -log alpha * mean(log pi + H) = -2
+    loss.backward()
+    assert log_alpha.grad.item() == pytest.approx(2.0)  # = H(pi) - H_target = -2 + 4: alpha falls
+
+
+def test_a_learned_temperature_falls_while_the_policy_is_more_random_than_its_target():
+    """``temperature: learned`` starts at alpha = 1; a fresh policy (std ~1, entropy far above -|A|)
+    drives it down by about the step size per step, the fixed temperature stays 1, and the
+    temperature and its optimiser survive a checkpoint round trip."""
+    torch.manual_seed(0)
+    config = SACConfig(**{**CONFIG.__dict__, "temperature": "learned", "temperature_lr": 1e-2})
+    learned = SoftActorCritic(input_dim=3, action_dim=2, config=config, device=torch.device("cpu"))
+    fixed = SoftActorCritic(input_dim=3, action_dim=2, config=CONFIG, device=torch.device("cpu"))
+    assert learned.target_entropy == -2.0 and learned.alpha.item() == 1.0
+    batch = (torch.randn(64, 3), torch.randn(64, 3), torch.randn(64, 3), torch.rand(64, 2) * 2 - 1, torch.rand(64))
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        stats = learned.update(batch[0], batch[1], *batch[2:], generator)
+        fixed.update(batch[0], batch[1], *batch[2:], generator)
+    assert learned.alpha.item() < 0.9  # log alpha moved ~ -0.2 in 20 Adam steps of 1e-2
+    assert fixed.alpha.item() == 1.0 and "temperature" not in fixed.state_dict()
+    assert {"temperature", "temperature_loss"} <= set(stats)
+    restored = SoftActorCritic(input_dim=3, action_dim=2, config=config, device=torch.device("cpu"))
+    restored.load_state_dict(learned.state_dict())
+    assert restored.alpha.item() == learned.alpha.item()
+    with pytest.raises(ValueError, match="temperature: fixed"):
+        restored.load_state_dict(fixed.state_dict())
+
+
+def test_a_learned_temperature_stalls_at_step_size_over_1000():
+    """The learning-health check of the temperature: at temperature_lr / 1000 alpha stays at 1."""
+    torch.manual_seed(0)
+    config = SACConfig(**{**CONFIG.__dict__, "temperature": "learned", "temperature_lr": 1e-5})
+    sac = SoftActorCritic(input_dim=3, action_dim=2, config=config, device=torch.device("cpu"))
+    batch = (torch.randn(64, 3), torch.randn(64, 3), torch.randn(64, 3), torch.rand(64, 2) * 2 - 1, torch.rand(64))
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        sac.update(batch[0], batch[1], *batch[2:], generator)
+    assert sac.alpha.item() > 0.999

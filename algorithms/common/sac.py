@@ -1,6 +1,7 @@
 """Soft actor-critic as PEARL uses it (Haarnoja et al. 2018, "SAC v1": twin Q, state value V with a
 Polyak-averaged target, tanh-Gaussian policy, fixed temperature 1 with the entropy weight set
-through ``reward_scale``), generic over what the networks' "observation" input holds.
+through ``reward_scale``), generic over what the networks' "observation" input holds. A learned
+temperature (Haarnoja et al. 2018b, "SAC v2", eq. 18) is a switch (``temperature: learned``).
 
 Every network reads an input vector ``x``: the raw observation for plain SAC, ``[obs, z]`` for PEARL,
 ``[obs, goal, z]`` for a goal-conditioned level. The caller builds three versions of it per batch,
@@ -16,8 +17,13 @@ One gradient step (:meth:`SoftActorCritic.update`) follows PEARL's order (garage
     y      = reward_scale * r + gamma * (1 - terminated) * V_bar(x')          (Bellman target)
     L_Q    = mean (Q1(x, a) - y)^2 + mean (Q2(x, a) - y)^2 [+ extra loss]       step Q [+ extras]
     a~, log pi(a~|x)   (reparameterised, after the Q step)
-    L_V    = mean (V(x) - [min_i Q_i(x, a~) - log pi(a~|x)])^2                  step V, V_bar <- Polyak
-    L_pi   = mean (log pi(a~|x) - min_i Q_i(x, a~)) + mean/std/pre-tanh regularisers  step policy
+    L_V    = mean (V(x) - [min_i Q_i(x, a~) - alpha log pi(a~|x)])^2            step V, V_bar <- Polyak
+    L_pi   = mean (alpha log pi(a~|x) - min_i Q_i(x, a~)) + mean/std/pre-tanh regularisers  step policy
+    L_alpha = -mean log alpha (log pi(a~|x) + H_target)        step log alpha (``temperature: learned``)
+
+``alpha`` is 1 with ``temperature: fixed`` (PEARL: the reward scale sets the entropy's weight). With
+``temperature: learned`` it starts at 1 and follows SAC v2's dual step towards the entropy target
+``H_target = target_entropy_per_dim x action_dim`` (v2's heuristic: -1 per action dimension).
 
 The time limit is not a terminal state: ``terminated`` defaults to all-false and a truncated step
 bootstraps from ``V_bar`` of its true final observation.
@@ -28,6 +34,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -51,6 +58,9 @@ class SACConfig:
     policy_pre_activation_reg: float
     log_std_min: float = -20.0
     log_std_max: float = 2.0
+    temperature: Literal["fixed", "learned"] = "fixed"  # fixed: alpha = 1 (SAC v1, PEARL)
+    target_entropy_per_dim: float = -1.0  # SAC v2's heuristic H_target = -|A| (learned temperature)
+    temperature_lr: float = 3.0e-4  # SAC v2's Adam step size for log alpha
 
 
 @dataclass(frozen=True)
@@ -154,17 +164,28 @@ def twin_q_loss(q1: torch.Tensor, q2: torch.Tensor, target: torch.Tensor) -> tor
     return (q1 - target).pow(2).mean() + (q2 - target).pow(2).mean()
 
 
-def value_loss(v: torch.Tensor, min_q_new: torch.Tensor, log_prob: torch.Tensor) -> torch.Tensor:
-    """``mean (V(x) - [min Q(x, a~) - log pi(a~|x)])^2``, the target held fixed."""
-    return (v - (min_q_new - log_prob).detach()).pow(2).mean()
+def value_loss(v: torch.Tensor, min_q_new: torch.Tensor, log_prob: torch.Tensor,
+               alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """``mean (V(x) - [min Q(x, a~) - alpha log pi(a~|x)])^2``, the target held fixed."""
+    return (v - (min_q_new - alpha * log_prob).detach()).pow(2).mean()
 
 
-def policy_loss(sample: PolicySample, min_q_new: torch.Tensor, config: SACConfig) -> torch.Tensor:
-    """``mean (log pi - min Q) + c_mean mean(mean^2) + c_std mean(log_std^2) + c_pre mean(sum u^2)``."""
-    loss = (sample.log_prob - min_q_new).mean()
+def policy_loss(sample: PolicySample, min_q_new: torch.Tensor, config: SACConfig,
+                alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """``mean (alpha log pi - min Q) + c_mean mean(mean^2) + c_std mean(log_std^2) + c_pre mean(sum u^2)``."""
+    loss = (alpha * sample.log_prob - min_q_new).mean()
     loss = loss + config.policy_mean_reg * sample.mean.pow(2).mean()
     loss = loss + config.policy_std_reg * sample.log_std.pow(2).mean()
     return loss + config.policy_pre_activation_reg * sample.pre_tanh.pow(2).sum(-1).mean()
+
+
+def temperature_loss(log_alpha: torch.Tensor, log_prob: torch.Tensor, target_entropy: float) -> torch.Tensor:
+    """SAC v2's dual objective (Haarnoja et al. 2018b, eq. 18): ``-mean log alpha (log pi + H_target)``.
+
+    Its gradient in ``log alpha`` is ``H(pi) - H_target`` (entropy estimated by ``-log pi``): a policy
+    more random than the target lowers alpha, a less random one raises it.
+    """
+    return -(log_alpha * (log_prob.detach() + target_entropy)).mean()
 
 
 @torch.no_grad()
@@ -188,6 +209,16 @@ class SoftActorCritic:
         self.q_optimizer = torch.optim.Adam([*self.q1.parameters(), *self.q2.parameters()], lr=config.q_lr)
         self.v_optimizer = torch.optim.Adam(self.v.parameters(), lr=config.v_lr)
         self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr)
+        learns_temperature = config.temperature == "learned"
+        self.target_entropy = config.target_entropy_per_dim * action_dim
+        self.log_alpha = torch.zeros((), device=device, requires_grad=learns_temperature)
+        self.temperature_optimizer = (torch.optim.Adam([self.log_alpha], lr=config.temperature_lr)
+                                      if learns_temperature else None)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """The entropy weight in force (1 with ``temperature: fixed``), detached."""
+        return self.log_alpha.detach().exp()
 
     def min_q(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return torch.min(self.q1(x, action), self.q2(x, action))
@@ -227,16 +258,17 @@ class SoftActorCritic:
         for optimizer in (self.q_optimizer, *extra_optimizers):
             optimizer.step()
 
+        alpha = self.alpha
         sample = self.policy.rsample(actor_inputs, generator)
         min_q_new = self.min_q(actor_inputs, sample.action)
         v = self.v(actor_inputs)
-        v_loss = value_loss(v, min_q_new, sample.log_prob)
+        v_loss = value_loss(v, min_q_new, sample.log_prob, alpha)
         self.v_optimizer.zero_grad()
         v_loss.backward(inputs=list(self.v.parameters()))
         self.v_optimizer.step()
         soft_update(self.v_target, self.v, config.target_tau)
 
-        pi_loss = policy_loss(sample, min_q_new, config)
+        pi_loss = policy_loss(sample, min_q_new, config, alpha)
         self.policy_optimizer.zero_grad()
         pi_loss.backward(inputs=list(self.policy.parameters()))
         self.policy_optimizer.step()
@@ -245,13 +277,31 @@ class SoftActorCritic:
             "v_mean": v.mean(), "q_target_mean": target.mean(), "log_pi": sample.log_prob.mean(),
             "policy_std": sample.log_std.exp().mean(),
         }
+        if self.temperature_optimizer is not None:
+            alpha_loss = temperature_loss(self.log_alpha, sample.log_prob, self.target_entropy)
+            self.temperature_optimizer.zero_grad()
+            alpha_loss.backward()
+            self.temperature_optimizer.step()
+            stats |= {"temperature": alpha, "temperature_loss": alpha_loss}
         return {name: value.detach() for name, value in stats.items()}
 
     def state_dict(self) -> dict:
-        return {name: getattr(self, name).state_dict() for name in self._STATE}
+        state = {name: getattr(self, name).state_dict() for name in self._STATE}
+        if self.temperature_optimizer is not None:
+            state["temperature"] = {"log_alpha": self.log_alpha.detach().clone(),
+                                    "optimizer": self.temperature_optimizer.state_dict()}
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         for name in self._STATE:
             getattr(self, name).load_state_dict(state[name])
+        if self.temperature_optimizer is not None:
+            if "temperature" not in state:
+                raise ValueError("this SAC learns its temperature (temperature: learned) but the checkpoint "
+                                 "holds none: it was written with temperature: fixed; resume with that setting "
+                                 "or start a new run")
+            with torch.no_grad():
+                self.log_alpha.copy_(state["temperature"]["log_alpha"])
+            self.temperature_optimizer.load_state_dict(state["temperature"]["optimizer"])
 
     _STATE = ("q1", "q2", "v", "v_target", "policy", "q_optimizer", "v_optimizer", "policy_optimizer")
