@@ -115,12 +115,14 @@ def test_subgoal_rewards_and_hindsight_goal_steps_by_hand():
 
 
 def _hand_made_replay(levels=2, subgoal_periods=(3,), tested=False, **overrides):
-    """One 7-step point-robot episode along x (x_t = 0.1 t), rewards r_t = t, actions (t, -t) / 10.
+    """One 7-step point-robot episode along x (x_t = 0.1 t), rewards r_t = t, actions (t, -t) / 10;
+    subgoal rewards ``sparse`` unless ``overrides`` say otherwise.
 
     Level-0 subgoals: (0.3, 0) for t < 3, (1.0, 0) for 3 <= t < 6, (0.7, 0) at t = 6; all of them
     tests if ``tested``.
     """
     suite = PointRobotSuite(episode_length=7)
+    overrides = {"subgoal_reward": "sparse", **overrides}  # HAC's -1/0 rewards, by hand below
     config = _small(levels=levels, subgoal_periods=subgoal_periods, goal_threshold=0.05, **overrides)
     agent = PEACHAgent(suite.spec, config, seed=0)
     x = 0.1 * np.arange(8, dtype=np.float32)
@@ -213,10 +215,13 @@ def test_lower_level_targets_are_bounded_by_the_worst_return_of_an_attempt():
     """HAC bounds a goal-conditioned level's target to [-H, 0] (-1/0 rewards, H actions per attempt);
     here to reward_scale x [-H, 0]. A critic whose bootstrap value has drifted far above 0 (or below
     the bound) does not drag the targets with it."""
-    agent = _filled_agent(bound_lower_targets=True)
+    sparse = _filled_agent(bound_lower_targets=True, subgoal_reward="sparse")
+    horizon, scale = sparse.config.periods[1], sparse.config.lower_sac.reward_scale
+    assert sparse.level_target_bounds(0) == (-scale * horizon, 0.0)
+    agent = _filled_agent(bound_lower_targets=True, subgoal_reward="distance")  # -||g - s'|| per step
     low, high = agent.level_target_bounds(0)
-    horizon = agent.config.periods[1]
-    assert (low, high) == (-agent.config.lower_sac.reward_scale * horizon, 0.0)
+    diameter = float(np.linalg.norm(agent.space.high - agent.space.low))  # the farthest goal in the box
+    assert (low, high) == pytest.approx((-scale * horizon * diameter, 0.0))
     for drift in (1e3, -1e3):
         torch.nn.init.constant_(agent.levels[0].v_target.net[-1].bias, drift)
         stats = agent.level_step(0)
