@@ -34,7 +34,7 @@ from envs.sampler import ParallelSampler, available_cores
 from envs.schedule import TaskSchedule, Trial
 
 
-def _build_envs(suite: ML10Suite, trials: list[Trial]) -> list:
+def build_envs(suite: ML10Suite, trials: list[Trial]) -> list:
     envs = []
     for trial in trials:
         for _ in range(trial.episodes):
@@ -79,7 +79,7 @@ def main() -> None:
 
     suite = ML10Suite(benchmark_seed=0)
     trials = TaskSchedule(suite, run_seed=0, episodes_per_task=5).training_trials(0)
-    envs = _build_envs(suite, trials)
+    envs = build_envs(suite, trials)
     policy = ProbePolicy(suite.spec, seed=0, recurrent=args.policy == "gru", uniform_actions=True)
     rates: dict[str, list[float]] = {"single": [], "round_robin": [], "sampler": []}
     with ParallelSampler(suite, num_workers=args.workers, pipeline_groups=args.pipeline_groups) as sampler:

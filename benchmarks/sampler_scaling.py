@@ -1,0 +1,181 @@
+"""Sampling at the paper batch against the physics limit, for every registered method: measured
+here, projected to N-core nodes, in one run.
+
+    python benchmarks/sampler_scaling.py [--methods himeta-cd sd ...] [--episodes 5] [--cores 8 16 32]
+                                         [--pipeline-groups 4] [--probe-repeats 3]
+
+Work: one training iteration of config/paper.yaml (ML10, 10 train classes, one trial of
+``--episodes`` episodes each, 500 steps) through :class:`~envs.sampler.ParallelSampler` with each
+method's own untrained policy (config/methods/<method>.yaml, CPU, one torch thread).
+
+Measured, per method:
+
+* ``slots`` (envs stepped at once: 50 for episode-memory methods, 10 for trial-memory ones, whose
+  episodes run in sequence), ``groups`` = min(pipeline groups, slots) and the batch per policy call;
+* ``act``: main-process seconds per env step of one ``act`` + ``observe`` call on that batch
+  (median of 200 calls after 50 warm-up calls, random observations);
+* the sampling rate with 1 and with 2 workers (one collection each, after a warm-up collection).
+
+Measured once: ``p``, physics seconds per env step (one process stepping the batch's envs one at a
+time with uniform random actions), and the GRU probe's ratio sampler / (workers x single-env rate)
+of ``benchmarks/sampler_throughput.py`` on this machine's cores.
+
+Projection (stated model, no overlap losses): on a node with ``N`` cores the sampler starts
+``W = min(N, groups)`` workers; the main process acts serially. The rate is bounded by physics on
+the workers, by the main process, and by the node's total CPU time:
+
+    R(N) = min(W / p, 1 / act, N / (p + act))
+
+The physics limit is ``(N - 1) / p`` (every core but the main process's stepping envs), and the
+printed ratio is ``R(N) / ((N - 1) / p)``. ``calibration`` = measured rate with 2 workers over the
+model's ``R(2)``: what the model leaves out here (pipe round trips, scheduling).
+
+Two projections: with the paper's pipeline groups (a run's configuration: at most that many
+workers), and with the groups scaled to the node, ``groups = min(slots, 2 (N - 1))`` (two per
+worker, so that inference overlaps physics), where the acting cost is measured again at the
+smaller batch per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from algorithms.probe import ProbePolicy
+from algorithms.registry import METHODS_DIR, load_method
+from envs.ml10 import ML10Suite
+from envs.policy import TRAINING, Transition
+from envs.sampler import ParallelSampler, available_cores
+from envs.schedule import TaskSchedule, Trial
+from sampler_throughput import build_envs, raw_steps_per_second, sampler_steps_per_second  # benchmarks/
+
+ACT_CALLS = 200
+WARMUP_CALLS = 50
+
+
+def acting_seconds_per_step(policy, batch: int, obs_dim: int, episode_length: int) -> float:
+    """Median main-process seconds per env step of one ``act`` + ``observe`` call on ``batch`` envs."""
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (batch, obs_dim)).astype(np.float32)
+    reward = np.zeros(batch, np.float32)
+    memory = policy.start_episode(policy.initial_memory(batch), first_in_trial=True)
+    times = []
+    for call in range(WARMUP_CALLS + ACT_CALLS):
+        if call % episode_length == 0 and call:
+            memory = policy.start_episode(memory, first_in_trial=False)
+        start = time.perf_counter()
+        action, _, memory = policy.act(obs, memory, TRAINING)
+        memory = policy.observe(memory, Transition(obs, np.asarray(action, np.float32), reward, obs))
+        if call >= WARMUP_CALLS:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) / batch
+
+
+def projected_rate(cores: int, groups: int, physics_s: float, act_s: float) -> float:
+    """``min(W / p, 1 / act, N / (p + act))`` with ``W = min(N, groups)`` (module docstring)."""
+    workers = min(cores, groups)
+    return min(workers / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
+
+
+def _projection_cell(cores: int, groups: int, physics_s: float, act_s: float) -> str:
+    rate = projected_rate(cores, groups, physics_s, act_s)
+    return f"{rate:,.0f} ({rate * physics_s / (cores - 1):.2f})"
+
+
+def _bound(cores: int, groups: int, physics_s: float, act_s: float) -> str:
+    """What limits :func:`projected_rate` on ``cores``."""
+    if 1 / act_s < min(cores, groups) / physics_s:
+        return "main process (act)"
+    return f"{min(cores, groups)} workers ({groups} groups)" if groups < cores else "physics"
+
+
+def method_layout(policy, trials: list[Trial], pipeline_groups: int) -> tuple[int, int]:
+    """(slots, groups) of one collection of ``trials`` for ``policy``'s memory scope."""
+    episodes = trials[0].episodes
+    slots = len(trials) * (episodes if policy.memory_scope == "episode" else 1)
+    return slots, min(pipeline_groups, slots)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    registered = sorted(path.stem for path in METHODS_DIR.glob("*.yaml"))
+    parser.add_argument("--methods", nargs="+", default=registered, choices=registered)
+    parser.add_argument("--episodes", type=int, default=5, help="episodes per trial (config/paper.yaml: 5)")
+    parser.add_argument("--pipeline-groups", type=int, default=4, help="config/paper.yaml: 4")
+    parser.add_argument("--cores", type=int, nargs="+", default=[8, 16, 32], help="nodes to project to")
+    parser.add_argument("--probe-repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.episodes < 1 or args.pipeline_groups < 1 or min(args.cores) < 2:
+        parser.error("--episodes and --pipeline-groups must be >= 1, --cores >= 2")
+    torch.set_num_threads(1)
+
+    suite = ML10Suite(benchmark_seed=0)
+    spec = suite.spec
+    trials = TaskSchedule(suite, run_seed=0, episodes_per_task=args.episodes).training_trials(0)
+    envs = build_envs(suite, trials)
+    warmup = TaskSchedule(suite, run_seed=0, episodes_per_task=1).training_trials(0)  # every class once
+    physics_s = 1.0 / raw_steps_per_second(suite, envs, round_robin=False, seed=0)
+    print(f"{available_cores()} cores here; paper batch {len(trials)} classes x {args.episodes} episodes x "
+          f"{spec.episode_length} steps; physics p = {physics_s * 1e6:.0f} us per env step "
+          f"({1 / physics_s:,.0f} steps/s on one core)", flush=True)
+
+    probe = ProbePolicy(spec, seed=0, recurrent=True, uniform_actions=True)
+    probe_ratios = []
+    with ParallelSampler(suite, num_workers=2, pipeline_groups=args.pipeline_groups) as sampler:
+        sampler.collect(probe, warmup)
+        for repeat in range(args.probe_repeats):
+            single = raw_steps_per_second(suite, envs, round_robin=False, seed=repeat)
+            probe_ratios.append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
+    probe_ratio = statistics.median(probe_ratios)
+    print(f"GRU probe, 2 workers: sampler / (2 x single-env rate) = {probe_ratio:.2f} (median of "
+          f"{args.probe_repeats}; target >= 0.8)", flush=True)
+
+    rows = []
+    for name in args.methods:
+        agent = load_method(name).build_agent(spec, 0, torch.device("cpu"))
+        policy = agent.policy
+        slots, groups = method_layout(policy, trials, args.pipeline_groups)
+        act_s = acting_seconds_per_step(policy, -(-slots // groups), spec.obs_dim, spec.episode_length)
+        measured = {}
+        for workers in (1, 2):
+            with ParallelSampler(suite, num_workers=workers, pipeline_groups=args.pipeline_groups) as sampler:
+                sampler.collect(policy, warmup)  # the workers build their envs
+                measured[workers] = sampler_steps_per_second(sampler, policy, trials)
+        calibration = measured[2] / projected_rate(2, groups, physics_s, act_s)
+        scaled = {}
+        for cores in args.cores:
+            scaled_groups = min(slots, 2 * (cores - 1))
+            scaled[cores] = (scaled_groups, acting_seconds_per_step(
+                policy, -(-slots // scaled_groups), spec.obs_dim, spec.episode_length))
+        rows.append((name, slots, groups, act_s, measured, calibration, scaled))
+        print(f"{name}: {slots} slots in {groups} groups ({slots / groups:.1f} envs per call), act "
+              f"{act_s * 1e6:.0f} us per env step; measured {measured[1]:,.0f} steps/s (1 worker), "
+              f"{measured[2]:,.0f} (2 workers); calibration {calibration:.2f}", flush=True)
+
+    print(f"\nWith {args.pipeline_groups} pipeline groups (config/paper.yaml):")
+    header = "| method | envs per call | act us/step | 1 worker | 2 workers | " + " | ".join(
+        f"{n} cores: steps/s (ratio)" for n in args.cores) + " | bound at the largest node |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for name, slots, groups, act_s, measured, _, _ in rows:
+        cells = [_projection_cell(cores, groups, physics_s, act_s) for cores in args.cores]
+        print(f"| {name} | {slots / groups:.1f} | {act_s * 1e6:.0f} | {measured[1]:,.0f} | {measured[2]:,.0f} | "
+              + " | ".join(cells) + f" | {_bound(max(args.cores), groups, physics_s, act_s)} |")
+    print("\nWith the groups scaled to the node (min(slots, 2 (N - 1)); act measured at that batch):")
+    header = "| method | " + " | ".join(f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for name, _, _, _, _, _, scaled in rows:
+        cells = [f"{groups}, {act_s * 1e6:.0f}, {_projection_cell(cores, groups, physics_s, act_s)}"
+                 for cores, (groups, act_s) in scaled.items()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"\nratio = projected / ((N - 1) / p), target >= 0.9 at 16 cores; GRU probe ratio here "
+          f"{probe_ratio:.2f} (target >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
