@@ -14,7 +14,8 @@ Measured, per method:
   episodes run in sequence), ``groups`` = min(pipeline groups, slots) and the batch per policy call;
 * ``act``: main-process seconds per env step of one ``act`` + ``observe`` call on that batch
   (median of 200 calls after 50 warm-up calls, random observations);
-* the sampling rate with 1 and with 2 workers (one collection each, after a warm-up collection).
+* the sampling rate with 1 and with 2 workers (one collection each, after a warm-up collection of
+  the same trials, so that no env is built while timing).
 
 Measured once: ``p``, physics seconds per env step (one process stepping the batch's envs one at a
 time with uniform random actions), and the GRU probe's ratio sampler / (workers x single-env rate)
@@ -117,7 +118,6 @@ def main() -> None:
     spec = suite.spec
     trials = TaskSchedule(suite, run_seed=0, episodes_per_task=args.episodes).training_trials(0)
     envs = build_envs(suite, trials)
-    warmup = TaskSchedule(suite, run_seed=0, episodes_per_task=1).training_trials(0)  # every class once
     physics_s = 1.0 / raw_steps_per_second(suite, envs, round_robin=False, seed=0)
     print(f"{available_cores()} cores here; paper batch {len(trials)} classes x {args.episodes} episodes x "
           f"{spec.episode_length} steps; physics p = {physics_s * 1e6:.0f} us per env step "
@@ -126,7 +126,7 @@ def main() -> None:
     probe = ProbePolicy(spec, seed=0, recurrent=True, uniform_actions=True)
     probe_ratios = []
     with ParallelSampler(suite, num_workers=2, pipeline_groups=args.pipeline_groups) as sampler:
-        sampler.collect(probe, warmup)
+        sampler.collect(probe, trials)  # warm-up: the workers build every env the measurement steps
         for repeat in range(args.probe_repeats):
             single = raw_steps_per_second(suite, envs, round_robin=False, seed=repeat)
             probe_ratios.append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
@@ -143,7 +143,7 @@ def main() -> None:
         measured = {}
         for workers in (1, 2):
             with ParallelSampler(suite, num_workers=workers, pipeline_groups=args.pipeline_groups) as sampler:
-                sampler.collect(policy, warmup)  # the workers build their envs
+                sampler.collect(policy, trials)  # warm-up: the workers build every env the measurement steps
                 measured[workers] = sampler_steps_per_second(sampler, policy, trials)
         calibration = measured[2] / projected_rate(2, groups, physics_s, act_s)
         scaled = {}
