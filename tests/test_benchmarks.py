@@ -1,0 +1,50 @@
+"""The cost model behind benchmarks/sampler_scaling.py and benchmarks/study_cost.py (docs/performance.md)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from algorithms.probe import ProbePolicy
+from envs.point_robot import PointRobotSuite
+from envs.schedule import Trial
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import each other as run from there
+
+from sampler_scaling import acting_seconds_per_step, method_layout, projected_rate  # noqa: E402
+from study_cost import profile_limits  # noqa: E402
+
+
+def test_projected_rate_is_the_tightest_of_physics_acting_and_total_cpu():
+    p, act = 300e-6, 100e-6
+    # 2 cores: workers 2/p = 6,667, main 1/act = 10,000, total 2/(p + act) = 5,000 -> the CPU bound
+    assert projected_rate(2, 4, p, act) == pytest.approx(5000.0)
+    # 16 cores, 4 groups: 4 workers step 13,333, the main process acts 10,000 -> acting binds
+    assert projected_rate(16, 4, p, act) == pytest.approx(10000.0)
+    # free acting: only the 4 workers bind, however many cores
+    assert projected_rate(32, 4, p, 1e-9) == pytest.approx(4 / p)
+
+
+def test_layout_follows_the_memory_scope():
+    suite = PointRobotSuite()
+    trials = [Trial("point", variant, episodes=5) for variant in range(10)]
+    episode = ProbePolicy(suite.spec, seed=0, memory_scope="episode")
+    trial = ProbePolicy(suite.spec, seed=0, memory_scope="trial")
+    assert method_layout(episode, trials, 4) == (50, 4)  # every episode in its own slot
+    assert method_layout(trial, trials, 4) == (10, 4)  # a trial's episodes in sequence in one slot
+    assert method_layout(trial, trials[:3], 4) == (3, 3)  # never more groups than slots
+
+
+def test_acting_cost_is_measured_per_env_step():
+    suite = PointRobotSuite()
+    policy = ProbePolicy(suite.spec, seed=0, recurrent=True)
+    seconds = acting_seconds_per_step(policy, 8, suite.spec.obs_dim, suite.spec.episode_length)
+    assert math.isfinite(seconds) and 0 < seconds < 0.01
+
+
+def test_profile_limits_read_the_train_rule_and_retries():
+    assert profile_limits(REPO / "profiles" / "default" / "config.yaml") == (48.0, 4)
