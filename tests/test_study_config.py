@@ -25,8 +25,14 @@ def test_a_yaml_syntax_error_names_the_file_and_the_line(tmp_path):
 
 
 def test_every_shipped_study_config_validates_and_plans_distinct_runs():
-    for name in ("config.yaml", "paper.yaml", "paper-reference-protocol.yaml", "extended.yaml", "pilot.yaml"):
-        plan = plan_study(load_study_config(REPO / "config" / name))
+    """The studies and every ablation under config/ablations/ (whose overrides must name settings the
+    method files list)."""
+    shipped = [REPO / "config" / name for name in ("config.yaml", "paper.yaml", "paper-reference-protocol.yaml",
+                                                   "extended.yaml", "pilot.yaml")]
+    ablations = sorted((REPO / "config" / "ablations").glob("*.yaml"))
+    assert ablations, "config/ablations/ holds the pilot's ablations"
+    for path in shipped + ablations:
+        plan = plan_study(load_study_config(path))
         run_dirs = [job.run_dir() for job in plan.training.values()]
         assert len(set(run_dirs)) == len(run_dirs) == len(plan.methods) * len(plan.config["seeds"])
 
