@@ -151,7 +151,7 @@ def main() -> None:
             scaled_groups = min(slots, 2 * (cores - 1))
             scaled[cores] = (scaled_groups, acting_seconds_per_step(
                 policy, -(-slots // scaled_groups), spec.obs_dim, spec.episode_length))
-        rows.append((name, slots, groups, act_s, measured, calibration, scaled))
+        rows.append((name, slots, groups, act_s, measured, scaled))
         print(f"{name}: {slots} slots in {groups} groups ({slots / groups:.1f} envs per call), act "
               f"{act_s * 1e6:.0f} us per env step; measured {measured[1]:,.0f} steps/s (1 worker), "
               f"{measured[2]:,.0f} (2 workers); calibration {calibration:.2f}", flush=True)
@@ -161,7 +161,7 @@ def main() -> None:
         f"{n} cores: steps/s (ratio)" for n in args.cores) + " | bound at the largest node |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for name, slots, groups, act_s, measured, _, _ in rows:
+    for name, slots, groups, act_s, measured, _ in rows:
         cells = [_projection_cell(cores, groups, physics_s, act_s) for cores in args.cores]
         print(f"| {name} | {slots / groups:.1f} | {act_s * 1e6:.0f} | {measured[1]:,.0f} | {measured[2]:,.0f} | "
               + " | ".join(cells) + f" | {_bound(max(args.cores), groups, physics_s, act_s)} |")
@@ -169,7 +169,7 @@ def main() -> None:
     header = "| method | " + " | ".join(f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for name, _, _, _, _, _, scaled in rows:
+    for name, _, _, _, _, scaled in rows:
         cells = [f"{groups}, {act_s * 1e6:.0f}, {_projection_cell(cores, groups, physics_s, act_s)}"
                  for cores, (groups, act_s) in scaled.items()]
         print(f"| {name} | " + " | ".join(cells) + " |")
