@@ -10,12 +10,24 @@ against a raw env loop on identical physics work.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
 from envs.policy import Acting, MemoryScope, Transition, episode_rows
 from envs.suite import EnvSpec
+
+
+@dataclass(frozen=True)
+class ProbeMemory:
+    """Per slot the GRU state; per group the training stream and the uniform-action stream."""
+
+    hidden: torch.Tensor
+    train_stream: torch.Generator
+    uniform_rng: np.random.Generator
 
 
 class ProbePolicy(nn.Module):
@@ -46,34 +58,46 @@ class ProbePolicy(nn.Module):
             nn.Linear(256, spec.action_dim),
         )
         self.log_std = nn.Parameter(torch.full((spec.action_dim,), -0.5))
-        self.generator = torch.Generator().manual_seed(seed)
-        self.uniform_rng = np.random.default_rng(seed)
+        self.seed_rng = np.random.default_rng(seed)
 
-    def initial_memory(self, batch_size: int) -> torch.Tensor:
-        return torch.zeros(batch_size, self.hidden_size)
+    trial_keyed = True  # group streams from training_seed; the probe ignores the trial keys
 
-    def start_episode(self, memory: torch.Tensor, first_in_trial: bool,
-                      rows: np.ndarray | None = None) -> torch.Tensor:
+    def training_seed(self) -> int:
+        """The seed of one group's streams, drawn from the probe's own seeded stream."""
+        return int(self.seed_rng.integers(2**62))
+
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None,
+                       training_seed: int | None = None) -> ProbeMemory:
+        seed = self.training_seed() if training_seed is None else training_seed
+        return ProbeMemory(torch.zeros(batch_size, self.hidden_size), torch.Generator().manual_seed(seed),
+                           np.random.default_rng(seed))
+
+    def for_workers(self) -> ProbePolicy:
+        """The probe itself: it holds nothing but its networks and settings."""
+        return self
+
+    def start_episode(self, memory: ProbeMemory, first_in_trial: bool,
+                      rows: np.ndarray | None = None) -> ProbeMemory:
         if self.memory_scope == "episode" or first_in_trial:
-            mask = torch.as_tensor(episode_rows(len(memory), rows))[:, None]
-            return torch.where(mask, 0.0, memory)
+            mask = torch.as_tensor(episode_rows(len(memory.hidden), rows))[:, None]
+            return dataclasses.replace(memory, hidden=torch.where(mask, 0.0, memory.hidden))
         return memory
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, memory: torch.Tensor, acting: Acting):
-        mean = self.head(torch.cat([torch.as_tensor(obs), memory], dim=-1))
-        extras = {"hidden_norm": memory.norm(dim=-1).numpy()}
+    def act(self, obs: np.ndarray, memory: ProbeMemory, acting: Acting):
+        mean = self.head(torch.cat([torch.as_tensor(obs), memory.hidden], dim=-1))
+        extras = {"hidden_norm": memory.hidden.norm(dim=-1).numpy()}
         if self.uniform_actions:
             size = (obs.shape[0], self.spec.action_dim)
-            action = self.uniform_rng.uniform(self.spec.action_low, self.spec.action_high, size)
+            action = memory.uniform_rng.uniform(self.spec.action_low, self.spec.action_high, size)
             return action.astype(np.float32), extras, memory
         if acting.deterministic:
             return mean.numpy(), extras, memory
-        noise = torch.randn(mean.shape, generator=self.generator)
+        noise = torch.randn(mean.shape, generator=memory.train_stream)
         return (mean + self.log_std.exp() * noise).numpy(), extras, memory
 
     @torch.inference_mode()
-    def observe(self, memory: torch.Tensor, transition: Transition) -> torch.Tensor:
+    def observe(self, memory: ProbeMemory, transition: Transition) -> ProbeMemory:
         if not self.hidden_size:
             return memory
         features = torch.cat(
@@ -85,4 +109,4 @@ class ProbePolicy(nn.Module):
             ],
             dim=-1,
         )
-        return self.gru(self.embed(features), memory)
+        return dataclasses.replace(memory, hidden=self.gru(self.embed(features), memory.hidden))

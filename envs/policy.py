@@ -120,6 +120,18 @@ def slot_keys(batch_size: int, trial_keys: np.ndarray | None) -> np.ndarray:
     return keys
 
 
+def validated_actions(policy: object, action: np.ndarray, batch_size: int, action_dim: int) -> np.ndarray:
+    """``action`` as float32 ``[batch_size, action_dim]``; a clear error naming the policy otherwise."""
+    action = np.asarray(action, dtype=np.float32)
+    if action.shape != (batch_size, action_dim) or not np.isfinite(action).all():
+        raise ValueError(
+            f"{type(policy).__name__}.act returned actions of shape {action.shape} "
+            f"(finite: {bool(np.isfinite(action).all())}); expected finite values of shape "
+            f"{(batch_size, action_dim)}"
+        )
+    return action
+
+
 class RolloutPolicy(Protocol):
     """What the sampler needs from an agent. Memory is opaque to the sampler."""
 

@@ -39,6 +39,28 @@ class Rollout:
             truncated=np.zeros((n, episodes, steps), bool),
         )
 
+    @classmethod
+    def for_slots(cls, slots: int, steps: int, obs_dim: int, action_dim: int) -> Rollout:
+        """One episode of ``slots`` env slots, indexed ``[slot, 0, step]``: what a sampler worker records
+        for one pipeline group while it acts (:meth:`place` puts it into the collection's rollout)."""
+        return cls.allocate([Trial("slot", 0, 1)] * slots, steps, obs_dim, action_dim)
+
+    def place(self, trial_index: np.ndarray, episode_index: np.ndarray, part: Rollout) -> None:
+        """Copy ``part``'s single episode per slot to ``[trial_index[k], episode_index[k]]``."""
+        if part.episodes_per_trial != 1 or part.num_trials != len(trial_index):
+            raise ValueError(f"place() takes one episode per slot for {len(trial_index)} slots, got "
+                             f"{part.num_trials} slots x {part.episodes_per_trial} episodes")
+        for name in ("observations", "actions", "rewards", "successes", "truncated"):
+            getattr(self, name)[trial_index, episode_index] = getattr(part, name)[:, 0]
+        if not self.extras:
+            self.extras = {key: np.zeros(self.rewards.shape + value.shape[3:], value.dtype)
+                           for key, value in part.extras.items()}
+        if part.extras.keys() != self.extras.keys():
+            raise ValueError(f"the policy returned extras {sorted(part.extras)} in one group and "
+                             f"{sorted(self.extras)} in another; return the same keys everywhere")
+        for key, value in part.extras.items():
+            self.extras[key][trial_index, episode_index] = value[:, 0]
+
     @property
     def num_trials(self) -> int:
         return self.rewards.shape[0]

@@ -33,13 +33,16 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from envs.policy import MEMORY_SCOPES, TRAINING, Acting, RolloutPolicy, Transition, trial_key
+import pickle
+
+from envs.policy import MEMORY_SCOPES, TRAINING, Acting, RolloutPolicy, Transition, trial_key, validated_actions
 from envs.rollout import Rollout
 from envs.schedule import Trial
 from envs.suite import TaskSuite, all_classes
-from envs.worker import ERROR_PREFIX, OK, READY, SharedStepBuffers, run_worker
+from envs.worker import ERROR_PREFIX, OK, PAYLOAD_PREFIX, READY, SharedStepBuffers, run_worker
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+ACTING_LOCATIONS: tuple[str, ...] = ("main", "workers")
 
 
 class SamplerError(RuntimeError):
@@ -74,8 +77,14 @@ class ParallelSampler:
             configuration: it fixes the batches the policy is called on.
         inference_threads: torch threads in the main process while collecting (the cores belong
             to the workers).
-        timeout_s: longest wait for one worker reply before it is declared hung.
+        timeout_s: longest wait for one worker reply before it is declared hung (acting in the
+            workers, one reply is one episode of every slot the worker owns).
         start_method: multiprocessing start method; ``spawn`` is safe with torch/CUDA.
+        acting: where the policy acts. ``"main"``: one batched call per group and step in the main
+            process (on the learner's device). ``"workers"``: each worker acts on its own groups with
+            a CPU replica of the policy (``policy.for_workers()``, sent once per chunk), so the main
+            process does no per-step work and sampling scales with the workers. On a CPU learner both
+            give identical trajectories (tested); the policy must be ``trial_keyed``.
     """
 
     def __init__(
@@ -87,7 +96,11 @@ class ParallelSampler:
         inference_threads: int = 1,
         timeout_s: float = 600.0,
         start_method: str = "spawn",
+        acting: str = "main",
     ) -> None:
+        if acting not in ACTING_LOCATIONS:
+            raise ValueError(f"sampler acting must be one of {ACTING_LOCATIONS}, got {acting!r}")
+        self.acting_location = acting
         num_workers = num_workers or available_cores()
         if num_workers < 1 or max_slots < 1 or pipeline_groups < 1:
             raise ValueError(
@@ -149,6 +162,7 @@ class ParallelSampler:
             raise SamplerError("the sampler is closed (a worker failed earlier or close() was called)")
         trials = list(trials)
         self._validate(policy, trials)
+        collect_chunk = self._collect_chunk if self.acting_location == "main" else self._collect_chunk_in_workers
         rollout = Rollout.allocate(
             trials, self.spec.episode_length, self.spec.obs_dim, self.spec.action_dim
         )
@@ -159,8 +173,7 @@ class ParallelSampler:
         try:
             with _torch_threads(self.inference_threads):
                 for start in range(0, len(runs), self.max_slots):
-                    self._collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout,
-                                        acting)
+                    collect_chunk(policy, trials, runs[start : start + self.max_slots], rollout, acting)
         except BaseException:
             self._abort()  # commands may be in flight: the pool cannot be reused consistently
             raise
@@ -213,6 +226,13 @@ class ParallelSampler:
                 "all trials of one collection need the same number of episodes, got "
                 f"{sorted({t.episodes for t in trials})}"
             )
+        able = getattr(policy, "trial_keyed", False) and all(
+            hasattr(policy, name) for name in ("for_workers", "training_seed"))
+        if self.acting_location == "workers" and not able:
+            raise ValueError(
+                f"{type(policy).__name__} cannot act in the sampler's workers: it needs trial_keyed = True, "
+                "training_seed() and for_workers() (envs/policy.py); run it with sampler acting 'main'"
+            )
         known = set(all_classes(self.suite))
         for trial in trials:
             if trial.class_name not in known:
@@ -226,14 +246,9 @@ class ParallelSampler:
                     f"[0, {self.suite.variants_per_class})"
                 )
 
-    def _collect_chunk(
-        self,
-        policy: RolloutPolicy,
-        trials: list[Trial],
-        runs: list[_Run],
-        rollout: Rollout,
-        acting: Acting,
-    ) -> None:
+    def _bind_groups(self, trials: list[Trial], runs: list[_Run]) -> tuple[list[np.ndarray], list[int], list[int]]:
+        """Deal the chunk's slots into groups, bind an env to every slot in its group's worker; returns
+        the groups' slots, the worker of each group and the workers in use."""
         n_groups = min(self.pipeline_groups, len(runs))
         groups = [np.arange(g, len(runs), n_groups) for g in range(n_groups)]
         owner = [g % self.num_workers for g in range(len(groups))]  # the one worker of each group
@@ -244,15 +259,35 @@ class ParallelSampler:
                       for _, slot in mine]
             self._send(w, ("setup", wanted, [g for g, _ in mine], len(groups)), "binding envs")
         self._receive_all(active, "binding envs")
+        return groups, owner, active
 
+    @staticmethod
+    def _memory_specs(policy: RolloutPolicy, trials: list[Trial], runs: list[_Run],
+                      groups: list[np.ndarray]) -> list[tuple[np.ndarray, int]] | None:
+        """Per group, in group order: its slots' trial keys and its training seed (drawn from the policy
+        here, in the main process); ``None`` for a policy that is not ``trial_keyed``."""
+        if not getattr(policy, "trial_keyed", False):
+            return None
+        keys = np.array([trial_key(trials[r.trial].class_name, trials[r.trial].variant, r.first_episode)
+                         for r in runs], dtype=np.int64)
+        return [(keys[slots], policy.training_seed()) for slots in groups]
+
+    def _collect_chunk(
+        self,
+        policy: RolloutPolicy,
+        trials: list[Trial],
+        runs: list[_Run],
+        rollout: Rollout,
+        acting: Acting,
+    ) -> None:
+        groups, owner, active = self._bind_groups(trials, runs)
         trial_index = np.array([r.trial for r in runs])
         first_episode = np.array([r.first_episode for r in runs])
-        if getattr(policy, "trial_keyed", False):
-            keys = np.array([trial_key(trials[r.trial].class_name, trials[r.trial].variant, r.first_episode)
-                             for r in runs], dtype=np.int64)
-            memories = [policy.initial_memory(len(slots), trial_keys=keys[slots]) for slots in groups]
-        else:
+        specs = self._memory_specs(policy, trials, runs, groups)
+        if specs is None:
             memories = [policy.initial_memory(len(slots)) for slots in groups]
+        else:
+            memories = [policy.initial_memory(len(keys), trial_keys=keys, training_seed=seed) for keys, seed in specs]
         steps = self.spec.episode_length
 
         for episode in range(runs[0].episodes):
@@ -298,17 +333,38 @@ class ParallelSampler:
                     "must equal the env's time limit"
                 )
 
+    def _collect_chunk_in_workers(
+        self,
+        policy: RolloutPolicy,
+        trials: list[Trial],
+        runs: list[_Run],
+        rollout: Rollout,
+        acting: Acting,
+    ) -> None:
+        """The chunk with every group acted on by its worker: the main process sends the policy replica
+        and each group's memory seeds, then one command per episode, and places the records."""
+        groups, owner, active = self._bind_groups(trials, runs)
+        trial_index = np.array([r.trial for r in runs])
+        first_episode = np.array([r.first_episode for r in runs])
+        specs = self._memory_specs(policy, trials, runs, groups)
+        replica = policy.for_workers()
+        for w in active:
+            mine = [(g, keys, seed) for g, (keys, seed) in enumerate(specs) if owner[g] == w]
+            self._send(w, ("begin", replica, acting, mine), "receiving the policy")
+        self._receive_all(active, "receiving the policy")
+        for episode in range(runs[0].episodes):
+            for w in active:
+                self._send(w, ("episode", episode == 0), f"acting in episode {episode}")
+            for w in active:
+                for g, record in self._receive_payload(w, f"acting in episode {episode}").items():
+                    slots = groups[g]
+                    rollout.place(trial_index[slots], first_episode[slots] + episode, record)
+
     def _act(self, policy, memory, rollout, slots, trial_index, episode_index, t, acting):
         ti, ei = trial_index[slots], episode_index[slots]
         obs = rollout.observations[ti, ei, t]
         action, extras, memory = policy.act(obs, memory, acting)
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != (len(slots), self.spec.action_dim) or not np.isfinite(action).all():
-            raise ValueError(
-                f"{type(policy).__name__}.act returned actions of shape {action.shape} "
-                f"(finite: {bool(np.isfinite(action).all())}); expected finite values of shape "
-                f"{(len(slots), self.spec.action_dim)}"
-            )
+        action = validated_actions(policy, action, len(slots), self.spec.action_dim)
         rollout.actions[ti, ei, t] = action
         rollout.record_extras(ti, ei, t, extras)
         self._views["action"][slots] = self.spec.clip_action(action)
@@ -325,13 +381,19 @@ class ParallelSampler:
         for w in workers:
             self._receive(w, doing)
 
-    def _receive(self, worker_id: int, doing: str, expected: bytes = OK) -> None:
+    def _receive_payload(self, worker_id: int, doing: str):
+        """The object a worker sent after :data:`PAYLOAD_PREFIX` (errors as in :meth:`_receive`)."""
+        return pickle.loads(self._receive(worker_id, doing, expected=PAYLOAD_PREFIX)[len(PAYLOAD_PREFIX):])
+
+    def _receive(self, worker_id: int, doing: str, expected: bytes = OK) -> bytes:
+        """Wait for the worker's reply: ``expected`` itself, or a message starting with
+        :data:`PAYLOAD_PREFIX` when that is expected; anything else, a death or a timeout raises."""
         conn, proc = self._conns[worker_id], self._procs[worker_id]
         ready = wait([conn, proc.sentinel], timeout=self.timeout_s)
         message = _read_reply(conn) if ready else None
         if message is not None:
-            if message == expected:
-                return
+            if message == expected or expected == PAYLOAD_PREFIX and message.startswith(PAYLOAD_PREFIX):
+                return message
             self._fail(
                 message[len(ERROR_PREFIX):].decode()
                 if message.startswith(ERROR_PREFIX)

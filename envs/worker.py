@@ -10,11 +10,21 @@ Commands (tuples sent by :class:`envs.sampler.ParallelSampler`):
   each owned slot and remember which pipeline group it is stepped with.
 * ``("reset",)``: reset every owned env, write the first observations.
 * ``("step", group)``: step the owned envs of one pipeline group with the actions in shared memory.
+* ``("begin", policy, acting, [(group, trial_keys, training_seed), ...])`` (acting in the workers): keep
+  the policy replica and build the initial memory of each owned group.
+* ``("episode", first_in_trial)`` (acting in the workers): play one episode in every owned group, acting
+  on each group with one batched call per step, and reply with each group's record
+  (:class:`~envs.rollout.Rollout` of one episode per slot, pickled after :data:`PAYLOAD_PREFIX`).
 * ``("close",)``: exit.
+
+Acting in a worker calls the policy on exactly the batches, in exactly the per-group order, that the
+main process would (act, step, observe; groups are independent: each memory carries its own random
+streams), so the trajectories are the same wherever the policy acts.
 """
 
 from __future__ import annotations
 
+import pickle
 import signal
 import traceback
 from collections import Counter
@@ -24,11 +34,14 @@ from typing import Any
 
 import numpy as np
 
+from envs.policy import Acting, Transition, validated_actions
+from envs.rollout import Rollout
 from envs.suite import StepEnv, TaskSuite
 
 READY = b"ready"
 OK = b""
 ERROR_PREFIX = b"error:"
+PAYLOAD_PREFIX = b"payload:"
 
 
 @dataclass
@@ -122,12 +135,20 @@ def run_worker(worker_id: int, conn: Connection, buffers: SharedStepBuffers, poo
         views = buffers.views()
         pool = _EnvPool(suite, pool_limit)
         groups: list[list[tuple[int, StepEnv]]] = []
+        actor: _GroupActor | None = None
         conn.send_bytes(READY)
         while True:
             command = conn.recv()
             kind = command[0]
             if kind == "step":
                 _step(groups[command[1]], views)
+            elif kind == "begin":
+                _, policy, acting, memory_specs = command
+                actor = _GroupActor(policy, acting, suite, {g: groups[g] for g, _, _ in memory_specs})
+                actor.begin(memory_specs)
+            elif kind == "episode":
+                conn.send_bytes(PAYLOAD_PREFIX + pickle.dumps(actor.play_episode(command[1]), protocol=5))
+                continue
             elif kind == "reset":
                 _reset(groups, views)
             elif kind == "setup":
@@ -166,3 +187,57 @@ def _step(group: list[tuple[int, StepEnv]], views: dict[str, np.ndarray]) -> Non
         success_buf[slot] = bool(info["success"])
         terminated_buf[slot] = terminated
         truncated_buf[slot] = truncated
+
+
+class _GroupActor:
+    """Acting inside a worker: the policy replica, the owned groups' envs and memories."""
+
+    def __init__(self, policy, acting: Acting, suite: TaskSuite,
+                 groups: dict[int, list[tuple[int, StepEnv]]]) -> None:
+        self.policy, self.acting, self.spec, self.groups = policy, acting, suite.spec, groups
+        self.memories: dict[int, Any] = {}
+
+    def begin(self, memory_specs: list[tuple[int, np.ndarray, int]]) -> None:
+        """Each owned group's initial memory, from its slots' trial keys and its training seed."""
+        for group, keys, seed in memory_specs:
+            self.memories[group] = self.policy.initial_memory(len(keys), trial_keys=keys, training_seed=seed)
+
+    def play_episode(self, first_in_trial: bool) -> dict[int, Rollout]:
+        """One full episode in every owned group; returns each group's record."""
+        spec, steps = self.spec, self.spec.episode_length
+        records = {g: Rollout.for_slots(len(envs), steps, spec.obs_dim, spec.action_dim)
+                   for g, envs in self.groups.items()}
+        for g, envs in self.groups.items():
+            self.memories[g] = self.policy.start_episode(self.memories[g], first_in_trial=first_in_trial)
+            for k, (_, env) in enumerate(envs):
+                records[g].observations[k, 0, 0] = env.reset()[0]
+        for t in range(steps):
+            for g, envs in self.groups.items():
+                self.memories[g] = self._step_group(envs, records[g], t, self.memories[g])
+        for g, record in records.items():
+            if not record.truncated[:, 0, steps - 1].all():
+                raise RuntimeError(f"envs did not truncate after {steps} steps; the suite's episode_length "
+                                   "must equal the env's time limit")
+        return records
+
+    def _step_group(self, envs: list[tuple[int, StepEnv]], record: Rollout, t: int, memory: Any) -> Any:
+        """Act on the group (one batched call), step its envs, let the policy observe the step; the
+        dtypes are those of the main-process path (float32 observations and actions, float64 rewards)."""
+        obs = np.ascontiguousarray(record.observations[:, 0, t])
+        action, extras, memory = self.policy.act(obs, memory, self.acting)
+        action = validated_actions(self.policy, action, len(envs), self.spec.action_dim)
+        record.actions[:, 0, t] = action
+        record.record_extras(np.arange(len(envs)), 0, t, extras)
+        commanded = self.spec.clip_action(action).astype(np.float32)
+        for k, (_, env) in enumerate(envs):
+            next_obs, reward, terminated, truncated, info = env.step(commanded[k].astype(np.float64))
+            if terminated:
+                raise RuntimeError("an env reported termination before the episode's last step; the "
+                                   "shared protocol plays every episode for its full length")
+            record.observations[k, 0, t + 1] = next_obs
+            record.rewards[k, 0, t] = reward
+            record.successes[k, 0, t] = bool(info["success"])
+            record.truncated[k, 0, t] = truncated
+        transition = Transition(obs, action, np.ascontiguousarray(record.rewards[:, 0, t]),
+                                np.ascontiguousarray(record.observations[:, 0, t + 1]))
+        return self.policy.observe(memory, transition)

@@ -20,6 +20,26 @@ from envs.policy import Acting, episode_rows, slot_keys
 EVALUATION_STREAM = 3
 """Stream id of every evaluation draw of a slot (HiMeta's and SD's ``y``, sampled actions)."""
 
+TRAINING_SEED_BOUND = 2**62
+"""Training-stream seeds are drawn from ``[0, TRAINING_SEED_BOUND)``."""
+
+
+def draw_training_seed(acting_generator: torch.Generator) -> int:
+    """The seed of one pipeline group's training stream for one collection, drawn from the agent's
+    acting generator (which is checkpointed, so a resumed run draws the same seeds).
+
+    The sampler draws one per group, in group order, in the main process; the group's memory then
+    carries its own stream (:func:`training_stream`). Training noise therefore depends on the group
+    and never on which process acts for it or how many workers there are.
+    """
+    drawn = torch.randint(TRAINING_SEED_BOUND, (1,), generator=acting_generator, device=acting_generator.device)
+    return int(drawn.item())
+
+
+def training_stream(seed: int, device: torch.device) -> torch.Generator:
+    """The training stream of one group: a generator on the acting device, seeded with ``seed``."""
+    return torch.Generator(device).manual_seed(int(seed))
+
 
 def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.Generator]:
     """One CPU generator per slot, seeded from (``seed``, ``stream``, the slot's trial key)."""
@@ -33,17 +53,20 @@ def trial_streams(seed: int, trial_keys: np.ndarray, stream: int) -> list[torch.
 @dataclass(frozen=True)
 class RecurrentMemory:
     """Per slot: a recurrent state ``[B, H]`` and the slot's evaluation stream (HiMeta's HL GRU and
-    SD's encoder GRU, each with its evaluation stream)."""
+    SD's encoder GRU, each with its evaluation stream); per group: the training stream."""
 
     hidden: torch.Tensor
     eval_streams: list[torch.Generator]
+    train_stream: torch.Generator
 
     @classmethod
     def zeros(cls, batch_size: int, width: int, device: torch.device, seed: int,
-              trial_keys: np.ndarray | None) -> RecurrentMemory:
-        """Zero states and one :data:`EVALUATION_STREAM` stream per slot (keyed by row without keys)."""
+              trial_keys: np.ndarray | None, training_seed: int) -> RecurrentMemory:
+        """Zero states, one :data:`EVALUATION_STREAM` stream per slot (keyed by row without keys) and
+        the group's training stream."""
         keys = slot_keys(batch_size, trial_keys)
-        return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVALUATION_STREAM))
+        return cls(torch.zeros(batch_size, width, device=device), trial_streams(seed, keys, EVALUATION_STREAM),
+                   training_stream(training_seed, device))
 
     def zero_rows(self, rows: np.ndarray | None) -> RecurrentMemory:
         """The memory with the recurrent state of ``rows`` (a mask; ``None``: all) set to zero."""

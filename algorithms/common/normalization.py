@@ -39,6 +39,12 @@ class RunningNormalizer:
         values = torch.as_tensor(values, dtype=torch.float32, device=self.device)
         return ((values - self._mean) / self._std).clamp(-self.clip, self.clip)
 
+    def on_device(self, device: torch.device | str) -> RunningNormalizer:
+        """A copy with the same statistics that normalises on ``device``."""
+        moved = RunningNormalizer(len(self.mean), self.clip, self.eps, device)
+        moved.load_state_dict(self.state_dict())
+        return moved
+
     def state_dict(self) -> dict:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
 

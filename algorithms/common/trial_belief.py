@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from algorithms.common.context import ContextEncoder, GaussianBelief, context_features, sample_gaussian
-from algorithms.common.keyed_noise import EVALUATION_STREAM, action_noise, trial_streams
+from algorithms.common.keyed_noise import EVALUATION_STREAM, action_noise, training_stream, trial_streams
 from envs.policy import Acting, Transition, episode_rows, slot_keys
 
 
@@ -36,7 +36,7 @@ from envs.policy import Acting, Transition, episode_rows, slot_keys
 class BeliefMemory:
     """Per slot: the belief of the current trial, the episode index in the trial, the trial key
     (:func:`envs.policy.trial_key`) and evaluation stream, the episode's z, and whether that z is
-    still to be drawn (at the episode's first action)."""
+    still to be drawn (at the episode's first action); per group, the training stream."""
 
     belief: GaussianBelief
     episode: np.ndarray  # [B] int
@@ -44,6 +44,7 @@ class BeliefMemory:
     eval_streams: list[torch.Generator]
     z: torch.Tensor  # [B, L]
     z_due: np.ndarray  # [B] bool
+    train_stream: torch.Generator  # the group's training stream (one per group and collection)
 
 
 def evaluation_z_noise(seed: int, trial_keys: np.ndarray, episodes: np.ndarray, dim: int) -> torch.Tensor:
@@ -61,19 +62,18 @@ class TrialBelief:
     """The acting side of the protocol, batched over env slots (see the module docstring)."""
 
     def __init__(self, encoder: ContextEncoder, latent_dim: int, prior_episodes: int,
-                 use_next_obs: bool, seed: int, act_generator: torch.Generator,
-                 device: torch.device) -> None:
+                 use_next_obs: bool, seed: int, device: torch.device) -> None:
         self.encoder, self.latent_dim, self.prior_episodes = encoder, latent_dim, prior_episodes
-        self.use_next_obs, self.seed, self.act_generator, self.device = use_next_obs, seed, act_generator, device
+        self.use_next_obs, self.seed, self.device = use_next_obs, seed, device
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
-        """The prior belief for ``batch_size`` slots; without ``trial_keys`` (a call outside the
-        sampler) the slots are keyed by their row number."""
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None, training_seed: int) -> BeliefMemory:
+        """The prior belief for ``batch_size`` slots and the group's training stream; without
+        ``trial_keys`` (a call outside the sampler) the slots are keyed by their row number."""
         keys = slot_keys(batch_size, trial_keys)
         return BeliefMemory(GaussianBelief.prior(batch_size, self.latent_dim, self.device),
                             np.full(batch_size, -1), keys, trial_streams(self.seed, keys, EVALUATION_STREAM),
                             torch.zeros(batch_size, self.latent_dim, device=self.device),
-                            np.ones(batch_size, bool))
+                            np.ones(batch_size, bool), training_stream(training_seed, self.device))
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool,
                       rows: np.ndarray | None = None) -> BeliefMemory:
@@ -81,14 +81,15 @@ class TrialBelief:
         action; ``first_in_trial`` also resets those rows' belief and evaluation stream."""
         mask = episode_rows(len(memory.trial_keys), rows)
         if first_in_trial:
-            fresh = self.initial_memory(len(mask), memory.trial_keys)
-            belief = fresh.belief.where(mask, memory.belief)
-            streams = [new if row else old for new, old, row in zip(fresh.eval_streams, memory.eval_streams, mask)]
+            belief = GaussianBelief.prior(len(mask), self.latent_dim, self.device).where(mask, memory.belief)
+            fresh = trial_streams(self.seed, memory.trial_keys, EVALUATION_STREAM)
+            streams = [new if row else old for new, old, row in zip(fresh, memory.eval_streams, mask)]
             episode = np.where(mask, 0, memory.episode)
         else:
             belief, streams, episode = memory.belief, memory.eval_streams, np.where(mask, memory.episode + 1,
                                                                                     memory.episode)
-        return BeliefMemory(belief, episode, memory.trial_keys, streams, memory.z, memory.z_due | mask)
+        return BeliefMemory(belief, episode, memory.trial_keys, streams, memory.z, memory.z_due | mask,
+                            memory.train_stream)
 
     def uses_prior(self, episode: np.ndarray, acting: Acting) -> np.ndarray:
         """Per row: whether its episode acts with the prior rather than the trial's posterior."""
@@ -112,7 +113,7 @@ class TrialBelief:
             noise = evaluation_z_noise(self.seed, memory.trial_keys[due], memory.episode[due], self.latent_dim)
             drawn = mean + variance.sqrt() * noise.to(mean.device)
         else:
-            drawn = sample_gaussian(mean, variance, self.act_generator)
+            drawn = sample_gaussian(mean, variance, memory.train_stream)
         z = memory.z.clone()
         z[torch.as_tensor(due, device=z.device)] = drawn
         return dataclasses.replace(memory, z=z, z_due=np.zeros_like(memory.z_due))
@@ -120,11 +121,11 @@ class TrialBelief:
     def action_noise(self, memory: BeliefMemory, acting: Acting, width: int,
                      rows: np.ndarray | None = None) -> torch.Tensor | None:
         """Noise of one batched action draw in ``rows`` (indices; ``None``: every row): from the
-        acting generator in training, the rows' trial streams in a stochastic evaluation, none when
-        acting deterministically."""
+        group's training stream in training, the rows' trial streams in a stochastic evaluation, none
+        when acting deterministically."""
         rows = np.arange(len(memory.trial_keys)) if rows is None else rows
         streams = [memory.eval_streams[row] for row in rows]
-        return action_noise(acting, (len(rows), width), self.act_generator, streams, self.device)
+        return action_noise(acting, (len(rows), width), memory.train_stream, streams, self.device)
 
     def observe(self, memory: BeliefMemory, transition: Transition) -> BeliefMemory:
         """Fold the transition's context ``(s, a, r[, s'])`` into the trial's belief."""

@@ -29,7 +29,8 @@ import torch
 
 from algorithms.common.generators import generator_state, restore_generator
 from algorithms.common.gumbel import gumbel_softmax
-from algorithms.common.keyed_noise import RecurrentMemory, action_noise, keyed_uniform
+from algorithms.common.acting_replica import acting_replica
+from algorithms.common.keyed_noise import RecurrentMemory, action_noise, draw_training_seed, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.himeta.equations import (
@@ -120,11 +121,22 @@ class HiMetaPolicy:
     def __init__(self, agent: HiMetaAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> RecurrentMemory:
-        """Zero GRU states and each slot's evaluation stream."""
+    def training_seed(self) -> int:
+        """The seed of one group's training stream (:func:`~algorithms.common.keyed_noise.draw_training_seed`)."""
+        return draw_training_seed(self.agent.act_generator)
+
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None,
+                       training_seed: int | None = None) -> RecurrentMemory:
+        """Zero GRU states, each slot's evaluation stream and the group's training stream."""
         agent = self.agent
+        seed = self.training_seed() if training_seed is None else training_seed
         return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
-                                     agent.seed, trial_keys)
+                                     agent.seed, trial_keys, seed)
+
+    def for_workers(self) -> HiMetaPolicy:
+        """A CPU copy holding only what acting reads (the three levels, the normaliser, settings)."""
+        return HiMetaPolicy(acting_replica(self.agent, ("spec", "config", "seed", "high", "intermediate", "low",
+                                                        "normalizer")))
 
     def start_episode(self, memory: RecurrentMemory, first_in_trial: bool,
                       rows: np.ndarray | None = None) -> RecurrentMemory:
@@ -139,11 +151,11 @@ class HiMetaPolicy:
         state = agent.normalize(obs)
         logits = agent.high.head(memory.hidden)
         y = (agent.evaluation_y(logits, memory.eval_streams) if acting.evaluation
-             else agent.high.sample(logits, agent.act_generator))
+             else agent.high.sample(logits, memory.train_stream))
         intermediate = agent.intermediate.distribution(state, y)
-        z, _ = tanh_sample(intermediate, agent.noise(acting, intermediate.mean.shape, memory.eval_streams))
+        z, _ = tanh_sample(intermediate, agent.noise(acting, intermediate.mean.shape, memory))
         policy = agent.low(state, y, z)
-        noise = agent.noise(acting, policy.mean.shape, memory.eval_streams)
+        noise = agent.noise(acting, policy.mean.shape, memory)
         action = policy.mean if noise is None else policy.mean + policy.stddev * noise
         log_prob = policy.log_prob(action).sum(-1)
         extras = {"y": y.cpu().numpy(), "z": z.cpu().numpy(), "log_prob": log_prob.cpu().numpy()}
@@ -203,9 +215,9 @@ class HiMetaAgent:
         a = self.config.reward_shaping_a
         return reward if a is None else shaped_reward(reward, a)
 
-    def noise(self, acting: Acting, shape: torch.Size, streams: list[torch.Generator]) -> torch.Tensor | None:
+    def noise(self, acting: Acting, shape: torch.Size, memory: RecurrentMemory) -> torch.Tensor | None:
         """Acting noise of one batched draw (:func:`~algorithms.common.keyed_noise.action_noise`)."""
-        return action_noise(acting, tuple(shape), self.act_generator, streams, self.device)
+        return action_noise(acting, tuple(shape), memory.train_stream, memory.eval_streams, self.device)
 
     def evaluation_y(self, logits: torch.Tensor, streams: list[torch.Generator]) -> torch.Tensor:
         """The ``y`` of evaluation acting, as ``eval_y`` says: a Gumbel-softmax sample from the

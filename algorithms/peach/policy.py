@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from algorithms.common.acting_replica import acting_replica
+from algorithms.common.keyed_noise import draw_training_seed
 from algorithms.common.trial_belief import BeliefMemory, TrialBelief
 from envs.policy import Acting, Transition, episode_rows
 
@@ -58,14 +60,27 @@ class PEACHPolicy:
         self.agent = agent
         config = agent.config
         self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
-                                  config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
+                                  config.use_next_obs_in_context, agent.seed, agent.device)
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> PEACHMemory:
+    def training_seed(self) -> int:
+        """The seed of one group's training stream (:func:`~algorithms.common.keyed_noise.draw_training_seed`)."""
+        return draw_training_seed(self.agent.act_generator)
+
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None,
+                       training_seed: int | None = None) -> PEACHMemory:
         agent = self.agent
+        seed = self.training_seed() if training_seed is None else training_seed
         subgoals = np.zeros((batch_size, agent.config.levels - 1, agent.space.dim), np.float32)
         tested = np.zeros(subgoals.shape[:2], bool)
-        return PEACHMemory(self.belief.initial_memory(batch_size, trial_keys), np.zeros(batch_size, np.int64),
+        return PEACHMemory(self.belief.initial_memory(batch_size, trial_keys, seed), np.zeros(batch_size, np.int64),
                            subgoals, tested)
+
+    def for_workers(self) -> PEACHPolicy:
+        """A CPU copy holding only what acting reads: the encoder, every level's policy network, the
+        subgoal space and the settings."""
+        agent = self.agent
+        levels = [acting_replica(level, ("policy",)) for level in agent.levels]
+        return PEACHPolicy(acting_replica(agent, ("spec", "config", "seed", "encoder", "space"), levels=levels))
 
     def start_episode(self, memory: PEACHMemory, first_in_trial: bool,
                       rows: np.ndarray | None = None) -> PEACHMemory:
@@ -103,18 +118,19 @@ class PEACHPolicy:
                          else torch.as_tensor(subgoals[rows, level], device=agent.device))
             action = level_action(level, rows, condition, under_test)
             subgoals[rows, level - 1] = agent.space.goal_from_action(action)
-            tested[rows, level - 1] = under_test | self.draw_tests(rows.size, acting)
+            tested[rows, level - 1] = under_test | self.draw_tests(rows.size, acting, context.train_stream)
         every = np.arange(len(obs))
         action = level_action(0, every, torch.as_tensor(subgoals[:, 0], device=agent.device), tested[:, 0])
         extras = {"z": context.z.cpu().numpy(), "prior_z": self.belief.uses_prior(context.episode, acting),
                   "subgoals": subgoals, "tested": tested}
         return action, extras, PEACHMemory(context, memory.step + 1, subgoals, tested)
 
-    def draw_tests(self, batch_size: int, acting: Acting) -> np.ndarray:
-        """Which new proposals are HAC subgoal tests (none, and no random draw, in evaluation)."""
+    def draw_tests(self, batch_size: int, acting: Acting, train_stream: torch.Generator) -> np.ndarray:
+        """Which new proposals are HAC subgoal tests (none, and no random draw, in evaluation); drawn
+        from the group's training stream."""
         if acting.evaluation:
             return np.zeros(batch_size, bool)
-        draws = torch.rand(batch_size, generator=self.agent.act_generator).numpy()
+        draws = torch.rand(batch_size, generator=train_stream, device=train_stream.device).cpu().numpy()
         return draws < self.agent.config.subgoal_test_fraction
 
     @torch.inference_mode()

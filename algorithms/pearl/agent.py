@@ -43,7 +43,9 @@ from algorithms.common.context import (
     kl_to_standard_normal,
     sample_gaussian,
 )
+from algorithms.common.acting_replica import acting_replica
 from algorithms.common.generators import generator_state, restore_generator
+from algorithms.common.keyed_noise import draw_training_seed
 from algorithms.common.meta_batch import DeviceMetaBatches
 from algorithms.common.sac import SACConfig, SoftActorCritic
 from algorithms.common.step_statistics import StepStatistics
@@ -91,10 +93,22 @@ class PEARLPolicy:
         self.agent = agent
         config = agent.config
         self.belief = TrialBelief(agent.encoder, config.latent_dim, config.prior_episodes,
-                                  config.use_next_obs_in_context, agent.seed, agent.act_generator, agent.device)
+                                  config.use_next_obs_in_context, agent.seed, agent.device)
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> BeliefMemory:
-        return self.belief.initial_memory(batch_size, trial_keys)
+    def training_seed(self) -> int:
+        """The seed of one group's training stream (:func:`~algorithms.common.keyed_noise.draw_training_seed`)."""
+        return draw_training_seed(self.agent.act_generator)
+
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None,
+                       training_seed: int | None = None) -> BeliefMemory:
+        seed = self.training_seed() if training_seed is None else training_seed
+        return self.belief.initial_memory(batch_size, trial_keys, seed)
+
+    def for_workers(self) -> PEARLPolicy:
+        """A CPU copy holding only what acting reads: the encoder, SAC's policy network, settings."""
+        agent = self.agent
+        sac = acting_replica(agent.sac, ("policy",))
+        return PEARLPolicy(acting_replica(agent, ("spec", "config", "seed", "encoder"), sac=sac))
 
     def start_episode(self, memory: BeliefMemory, first_in_trial: bool,
                       rows: np.ndarray | None = None) -> BeliefMemory:

@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from algorithms.common.generators import generator_state, restore_generator
-from algorithms.common.keyed_noise import RecurrentMemory, action_noise, keyed_uniform
+from algorithms.common.acting_replica import acting_replica
+from algorithms.common.keyed_noise import RecurrentMemory, action_noise, draw_training_seed, keyed_uniform
 from algorithms.common.normalization import RunningNormalizer
 from algorithms.common.ppo import PPOConfig, generalized_advantages, ppo_update
 from algorithms.sd.buffer import TrialBuffer
@@ -89,11 +90,22 @@ class SDPolicy:
     def __init__(self, agent: SDAgent) -> None:
         self.agent = agent
 
-    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None) -> RecurrentMemory:
-        """Zero GRU states and each slot's evaluation stream."""
+    def training_seed(self) -> int:
+        """The seed of one group's training stream (:func:`~algorithms.common.keyed_noise.draw_training_seed`)."""
+        return draw_training_seed(self.agent.act_generator)
+
+    def initial_memory(self, batch_size: int, trial_keys: np.ndarray | None = None,
+                       training_seed: int | None = None) -> RecurrentMemory:
+        """Zero GRU states, each slot's evaluation stream and the group's training stream."""
         agent = self.agent
+        seed = self.training_seed() if training_seed is None else training_seed
         return RecurrentMemory.zeros(batch_size, agent.config.networks.recurrent_size, agent.device,
-                                     agent.seed, trial_keys)
+                                     agent.seed, trial_keys, seed)
+
+    def for_workers(self) -> SDPolicy:
+        """A CPU copy holding only what acting reads (encoder, policy network, normalisers, settings)."""
+        return SDPolicy(acting_replica(self.agent, ("spec", "config", "seed", "encoder", "policy_network",
+                                                    "normalizers")))
 
     def start_episode(self, memory: RecurrentMemory, first_in_trial: bool,
                       rows: np.ndarray | None = None) -> RecurrentMemory:
@@ -112,11 +124,11 @@ class SDPolicy:
             uniform = keyed_uniform(memory.eval_streams, agent.config.networks.subtasks, agent.device)
             belief = agent.encoder.belief(memory.hidden, None, uniform)
         else:
-            belief = agent.encoder.belief(memory.hidden, None if acting.evaluation else agent.act_generator)
+            belief = agent.encoder.belief(memory.hidden, None if acting.evaluation else memory.train_stream)
         latent, prob = belief.policy_latent, belief.prob
         distribution = agent.policy_network.act(*agent.policy_inputs(obs, latent, prob))
         action = distribution.mean
-        noise = action_noise(acting, tuple(action.shape), agent.act_generator, memory.eval_streams, agent.device)
+        noise = action_noise(acting, tuple(action.shape), memory.train_stream, memory.eval_streams, agent.device)
         if noise is not None:
             action = action + distribution.stddev * noise
         extras = {"latent": latent.cpu().numpy(), "prob": prob.cpu().numpy()}
