@@ -50,8 +50,10 @@ def attempt_logger(path: Path, name: str) -> logging.Logger:
 
 
 def run_training_job(job: TrainingJob, results: Path, checkpoints: Path, logs: Path, num_workers: int,
-                     stop: StopRequests | None = None) -> Path:
+                     stop: StopRequests | None = None, acting: str = "workers") -> Path:
     """Train (or resume) ``job`` under its run lock; returns the evaluation table's path once written.
+    ``num_workers`` and ``acting`` (where the policy acts, :class:`envs.sampler.ParallelSampler`) are
+    the node's business, not the run's: they are logged, not hashed into the run id.
 
     Raises :class:`algorithms.run_lock.RunLockedError` when another process trains the run and
     :class:`algorithms.stopping.TrainingStopped` when it stopped early with a checkpoint.
@@ -62,22 +64,22 @@ def run_training_job(job: TrainingJob, results: Path, checkpoints: Path, logs: P
         with run_lock(paths.checkpoint.with_suffix(".lock")) as holder:
             log.info("===== attempt: host %s, pid %s, SLURM job %s, started %s =====", holder["host"],
                      holder["pid"], holder["slurm_job_id"] or "-", holder["started"])
-            return _train(job, paths, num_workers, stop or StopRequests(), log)
+            return _train(job, paths, num_workers, acting, stop or StopRequests(), log)
     except Exception:
         log.exception("training job failed")
         raise
 
 
-def _train(job: TrainingJob, paths: RunPaths, num_workers: int, stop: StopRequests,
+def _train(job: TrainingJob, paths: RunPaths, num_workers: int, acting: str, stop: StopRequests,
            log: logging.Logger) -> Path:
     method = method_from_values(job.method, job.method_values, f"method {job.method!r}")
     device = resolve_device(job.device)
     configure_learner(job.learner_threads)
     started = time.perf_counter()
     suite = build_suite(job.benchmark, benchmark_seed=job.benchmark_seed, episode_length=job.episode_length)
-    log.info("run %s | method %s (%s) | seed %d | device %s | %d sampler workers | %s(seed=%d) ready "
-             "in %.1f s", job.run_id, job.method, method.algorithm, job.seed, device, num_workers,
-             suite.name, job.benchmark_seed, time.perf_counter() - started)
+    log.info("run %s | method %s (%s) | seed %d | device %s | %d sampler workers, acting in the %s | "
+             "%s(seed=%d) ready in %.1f s", job.run_id, job.method, method.algorithm, job.seed, device,
+             num_workers, acting, suite.name, job.benchmark_seed, time.perf_counter() - started)
     schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=job.training["episodes_per_task"],
                             trials_per_class=job.training["trials_per_class"], task_sampling=job.task_sampling)
     config = TrainingConfig(
@@ -92,7 +94,7 @@ def _train(job: TrainingJob, paths: RunPaths, num_workers: int, stop: StopReques
     manifest = build_manifest(job.resolved(), str(device))
     agent = method.build_agent(suite.spec, job.seed, device)
     with ParallelSampler(suite, num_workers=num_workers, max_slots=job.sampler["max_slots"],
-                         pipeline_groups=job.sampler["pipeline_groups"]) as sampler:
+                         pipeline_groups=job.sampler["pipeline_groups"], acting=acting) as sampler:
         train(agent, sampler, schedule, config, paths, manifest, log, stop)
     log.info("finished in %.1f s; outputs in %s", time.perf_counter() - started, paths.run_dir)
     return paths.evaluation

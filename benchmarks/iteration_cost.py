@@ -2,7 +2,7 @@
 
     python benchmarks/iteration_cost.py [--method himeta-cd [sd ...]] [--iterations 3] [--device auto]
                                         [--learner-threads 1] [--pipeline-groups 4] [--set KEY=VALUE ...]
-                                        [--sampling-only]
+                                        [--sampling-only] [--acting workers|main]
 
 Paper batch: 10 ML10 train classes x 5 episodes x 500 steps, through the shared sampler with the
 method's own policy in the loop, then the method's full update (config/methods/<method>.yaml as is).
@@ -69,7 +69,7 @@ def time_method(name: str, changes: list[str], args: argparse.Namespace,
     print(f"{name} {' '.join(changes)}: {available_cores()} cores, device {device}, "
           f"learner threads {args.learner_threads}, pipeline groups {args.pipeline_groups}")
     speeds, updates = [], []
-    with ParallelSampler(suite, pipeline_groups=args.pipeline_groups) as sampler:
+    with ParallelSampler(suite, pipeline_groups=args.pipeline_groups, acting=args.acting) as sampler:
         for iteration in range(args.iterations):
             start = time.perf_counter()
             rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--learner-threads", type=int, default=1)
     parser.add_argument("--pipeline-groups", type=int, default=4, help="the sampler's (config/paper.yaml: 4)")
+    parser.add_argument("--acting", choices=["workers", "main"], default="workers",
+                        help="where the policy acts (sampler.acting; config/paper.yaml: workers)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="hyper-parameter changes")
     parser.add_argument("--sampling-only", action="store_true",
                         help="skip the updates (time the sampler with the untrained policy)")

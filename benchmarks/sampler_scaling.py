@@ -4,6 +4,10 @@ here, projected to N-core nodes, in one run.
     python benchmarks/sampler_scaling.py [--methods himeta-cd sd ...] [--episodes 5] [--cores 8 16 32]
                                          [--pipeline-groups 4] [--probe-repeats 3]
 
+Both places the policy can act (``sampler.acting``) are measured and projected: ``main`` (one batched
+call per group and step in the main process) and ``workers`` (each worker acts on its own groups with
+a CPU replica of the policy).
+
 Work: one training iteration of config/paper.yaml (ML10, 10 train classes, one trial of
 ``--episodes`` episodes each, 500 steps) through :class:`~envs.sampler.ParallelSampler` with each
 method's own untrained policy (config/methods/<method>.yaml, CPU, one torch thread).
@@ -12,29 +16,36 @@ Measured, per method:
 
 * ``slots`` (envs stepped at once: 50 for episode-memory methods, 10 for trial-memory ones, whose
   episodes run in sequence), ``groups`` = min(pipeline groups, slots) and the batch per policy call;
-* ``act``: main-process seconds per env step of one ``act`` + ``observe`` call on that batch
-  (median of 200 calls after 50 warm-up calls, random observations);
-* the sampling rate with 1 and with 2 workers (one collection each, after a warm-up collection of
-  the same trials, so that no env is built while timing).
+* ``act``: seconds per env step of one ``act`` + ``observe`` call on that batch, one torch thread
+  (median of 200 calls after 50 warm-up calls, random observations); the same cost is paid in the
+  main process or in a worker, wherever the policy acts;
+* the sampling rate with 1 and with 2 workers, acting in the main process and in the workers (one
+  collection each, after a warm-up collection of the same trials, so that no env is built while
+  timing).
 
 Measured once: ``p``, physics seconds per env step (one process stepping the batch's envs one at a
 time with uniform random actions), and the GRU probe's ratio sampler / (workers x single-env rate)
 of ``benchmarks/sampler_throughput.py`` on this machine's cores.
 
-Projection (stated model, no overlap losses): on a node with ``N`` cores the sampler starts
-``W = min(N, groups)`` workers; the main process acts serially. The rate is bounded by physics on
-the workers, by the main process, and by the node's total CPU time:
+Projection (stated model, no overlap losses). The physics limit of an ``N``-core node is
+``(N - 1) / p`` (every core but the main process's stepping envs); the printed ratio is the projected
+rate over it.
 
-    R(N) = min(W / p, 1 / act, N / (p + act))
+* acting in the main process: the sampler starts ``W = min(N, groups)`` workers and the main process
+  acts serially, so ``R(N) = min(W / p, 1 / act, N / (p + act))``;
+* acting in the workers: ``W = min(N - 1, groups)`` workers each step and act for their own groups
+  and the main process only waits, so ``R(N) = W / (p + act)``.
 
-The physics limit is ``(N - 1) / p`` (every core but the main process's stepping envs), and the
-printed ratio is ``R(N) / ((N - 1) / p)``. ``calibration`` = measured rate with 2 workers over the
-model's ``R(2)``: what the model leaves out here (pipe round trips, scheduling).
+``calibration`` = measured rate with 2 workers over the model's rate for 2 cores (main) or 2 workers
+(workers): what the model leaves out here (pipe round trips, scheduling, the main process sharing a
+core).
 
 Two projections: with the paper's pipeline groups (a run's configuration: at most that many
-workers), and with the groups scaled to the node, ``groups = min(slots, 2 (N - 1))`` (two per
-worker, so that inference overlaps physics), where the acting cost is measured again at the
-smaller batch per call.
+workers), and with the groups scaled to the node (acting in the main process: ``min(slots,
+2 (N - 1))``, two per worker so that inference overlaps physics; in the workers: ``min(slots,
+N - 1)``, one per worker), where the acting cost is measured again at the smaller batch per call.
+A trial-memory method has only ``slots`` = one env per trial in flight, so at most ``slots``
+workers step at once and its ratio is at most ``slots / (N - 1)`` in either place.
 """
 
 from __future__ import annotations
@@ -76,22 +87,37 @@ def acting_seconds_per_step(policy, batch: int, obs_dim: int, episode_length: in
     return statistics.median(times) / batch
 
 
-def projected_rate(cores: int, groups: int, physics_s: float, act_s: float) -> float:
-    """``min(W / p, 1 / act, N / (p + act))`` with ``W = min(N, groups)`` (module docstring)."""
+LOCATIONS = ("main", "workers")
+
+
+def projected_rate(cores: int, groups: int, physics_s: float, act_s: float, acting: str = "main") -> float:
+    """The modelled sampling rate on an ``cores``-core node (module docstring): acting in the ``main``
+    process ``min(W / p, 1 / act, N / (p + act))``, ``W = min(N, groups)``; in the ``workers``
+    ``min(N - 1, groups) / (p + act)``."""
+    if acting == "workers":
+        return min(cores - 1, groups) / (physics_s + act_s)
     workers = min(cores, groups)
     return min(workers / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
 
 
-def _projection_cell(cores: int, groups: int, physics_s: float, act_s: float) -> str:
-    rate = projected_rate(cores, groups, physics_s, act_s)
+def scaled_groups(cores: int, slots: int, acting: str) -> int:
+    """Groups scaled to a node: two per worker acting in the main process, one acting in the workers."""
+    return min(slots, 2 * (cores - 1) if acting == "main" else cores - 1)
+
+
+def _projection_cell(cores: int, groups: int, physics_s: float, act_s: float, acting: str) -> str:
+    rate = projected_rate(cores, groups, physics_s, act_s, acting)
     return f"{rate:,.0f} ({rate * physics_s / (cores - 1):.2f})"
 
 
-def _bound(cores: int, groups: int, physics_s: float, act_s: float) -> str:
+def _bound(cores: int, groups: int, physics_s: float, act_s: float, acting: str) -> str:
     """What limits :func:`projected_rate` on ``cores``."""
-    if 1 / act_s < min(cores, groups) / physics_s:
+    workers = min(cores, groups) if acting == "main" else min(cores - 1, groups)
+    if acting == "main" and 1 / act_s < workers / physics_s:
         return "main process (act)"
-    return f"{min(cores, groups)} workers ({groups} groups)" if groups < cores else "physics"
+    if workers < cores - 1:
+        return f"{workers} workers ({groups} groups)"
+    return "physics" if acting == "main" else "physics + act in the workers"
 
 
 def method_layout(policy, trials: list[Trial], pipeline_groups: int) -> tuple[int, int]:
@@ -124,15 +150,23 @@ def main() -> None:
           f"({1 / physics_s:,.0f} steps/s on one core)", flush=True)
 
     probe = ProbePolicy(spec, seed=0, recurrent=True, uniform_actions=True)
-    probe_ratios = []
-    with ParallelSampler(suite, num_workers=2, pipeline_groups=args.pipeline_groups) as sampler:
-        sampler.collect(probe, trials)  # warm-up: the workers build every env the measurement steps
+    probe_ratios: dict[str, list[float]] = {acting: [] for acting in LOCATIONS}
+    samplers = {acting: ParallelSampler(suite, num_workers=2, pipeline_groups=args.pipeline_groups, acting=acting)
+                for acting in LOCATIONS}
+    try:
+        for sampler in samplers.values():
+            sampler.collect(probe, trials)  # warm-up: the workers build every env the measurement steps
         for repeat in range(args.probe_repeats):
             single = raw_steps_per_second(suite, envs, round_robin=False, seed=repeat)
-            probe_ratios.append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
-    probe_ratio = statistics.median(probe_ratios)
-    print(f"GRU probe, 2 workers: sampler / (2 x single-env rate) = {probe_ratio:.2f} (median of "
-          f"{args.probe_repeats}; target >= 0.8)", flush=True)
+            for acting, sampler in samplers.items():
+                probe_ratios[acting].append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
+    finally:
+        for sampler in samplers.values():
+            sampler.close()
+    probe_ratio = {acting: statistics.median(ratios) for acting, ratios in probe_ratios.items()}
+    print("GRU probe, 2 workers: sampler / (2 x single-env rate) = " + ", ".join(
+        f"{probe_ratio[acting]:.2f} acting in {acting}" for acting in LOCATIONS)
+        + f" (median of {args.probe_repeats}; target >= 0.8)", flush=True)
 
     rows = []
     for name in args.methods:
@@ -141,40 +175,53 @@ def main() -> None:
         slots, groups = method_layout(policy, trials, args.pipeline_groups)
         act_s = acting_seconds_per_step(policy, -(-slots // groups), spec.obs_dim, spec.episode_length)
         measured = {}
-        for workers in (1, 2):
-            with ParallelSampler(suite, num_workers=workers, pipeline_groups=args.pipeline_groups) as sampler:
-                sampler.collect(policy, trials)  # warm-up: the workers build every env the measurement steps
-                measured[workers] = sampler_steps_per_second(sampler, policy, trials)
-        calibration = measured[2] / projected_rate(2, groups, physics_s, act_s)
+        for acting in LOCATIONS:
+            for workers in (1, 2):
+                with ParallelSampler(suite, num_workers=workers, pipeline_groups=args.pipeline_groups,
+                                     acting=acting) as sampler:
+                    sampler.collect(policy, trials)  # warm-up: the workers build every env the measurement steps
+                    measured[acting, workers] = sampler_steps_per_second(sampler, policy, trials)
+        calibration = {"main": measured["main", 2] / projected_rate(2, groups, physics_s, act_s, "main"),
+                       "workers": measured["workers", 2] / projected_rate(3, groups, physics_s, act_s, "workers")}
         scaled = {}
         for cores in args.cores:
-            scaled_groups = min(slots, 2 * (cores - 1))
-            scaled[cores] = (scaled_groups, acting_seconds_per_step(
-                policy, -(-slots // scaled_groups), spec.obs_dim, spec.episode_length))
+            for acting in LOCATIONS:
+                node_groups = scaled_groups(cores, slots, acting)
+                scaled[cores, acting] = (node_groups, acting_seconds_per_step(
+                    policy, -(-slots // node_groups), spec.obs_dim, spec.episode_length))
         rows.append((name, slots, groups, act_s, measured, scaled))
         print(f"{name}: {slots} slots in {groups} groups ({slots / groups:.1f} envs per call), act "
-              f"{act_s * 1e6:.0f} us per env step; measured {measured[1]:,.0f} steps/s (1 worker), "
-              f"{measured[2]:,.0f} (2 workers); calibration {calibration:.2f}", flush=True)
+              f"{act_s * 1e6:.0f} us per env step; measured steps/s with 1 / 2 workers: " + "; ".join(
+                  f"acting in {acting} {measured[acting, 1]:,.0f} / {measured[acting, 2]:,.0f} (calibration "
+                  f"{calibration[acting]:.2f})" for acting in LOCATIONS), flush=True)
 
     print(f"\nWith {args.pipeline_groups} pipeline groups (config/paper.yaml):")
-    header = "| method | envs per call | act us/step | 1 worker | 2 workers | " + " | ".join(
+    header = "| method | acting in | envs per call | act us/step | 1 worker | 2 workers | " + " | ".join(
         f"{n} cores: steps/s (ratio)" for n in args.cores) + " | bound at the largest node |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name, slots, groups, act_s, measured, _ in rows:
-        cells = [_projection_cell(cores, groups, physics_s, act_s) for cores in args.cores]
-        print(f"| {name} | {slots / groups:.1f} | {act_s * 1e6:.0f} | {measured[1]:,.0f} | {measured[2]:,.0f} | "
-              + " | ".join(cells) + f" | {_bound(max(args.cores), groups, physics_s, act_s)} |")
-    print("\nWith the groups scaled to the node (min(slots, 2 (N - 1)); act measured at that batch):")
-    header = "| method | " + " | ".join(f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
+        for acting in LOCATIONS:
+            cells = [_projection_cell(cores, groups, physics_s, act_s, acting) for cores in args.cores]
+            print(f"| {name} | {acting} | {slots / groups:.1f} | {act_s * 1e6:.0f} | {measured[acting, 1]:,.0f} | "
+                  f"{measured[acting, 2]:,.0f} | " + " | ".join(cells)
+                  + f" | {_bound(max(args.cores), groups, physics_s, act_s, acting)} |")
+    print("\nWith the groups scaled to the node (acting in main: min(slots, 2 (N - 1)); in the workers: "
+          "min(slots, N - 1); act measured at that batch):")
+    header = "| method | acting in | " + " | ".join(
+        f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name, _, _, _, _, scaled in rows:
-        cells = [f"{groups}, {act_s * 1e6:.0f}, {_projection_cell(cores, groups, physics_s, act_s)}"
-                 for cores, (groups, act_s) in scaled.items()]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"\nratio = projected / ((N - 1) / p), target >= 0.9 at 16 cores; GRU probe ratio here "
-          f"{probe_ratio:.2f} (target >= 0.8)")
+        for acting in LOCATIONS:
+            cells = []
+            for cores in args.cores:
+                node_groups, node_act_s = scaled[cores, acting]
+                cells.append(f"{node_groups}, {node_act_s * 1e6:.0f}, "
+                             f"{_projection_cell(cores, node_groups, physics_s, node_act_s, acting)}")
+            print(f"| {name} | {acting} | " + " | ".join(cells) + " |")
+    print("\nratio = projected / ((N - 1) / p), target >= 0.9 at 16 cores; GRU probe ratio here "
+          + ", ".join(f"{probe_ratio[acting]:.2f} acting in {acting}" for acting in LOCATIONS) + " (target >= 0.8)")
 
 
 if __name__ == "__main__":

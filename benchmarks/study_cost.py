@@ -10,11 +10,12 @@ Measured here, per method of the study (its method file + the study's overrides,
 * the update: two training iterations (collect, then ``agent.update``), the second one timed, on
   ``--device`` (CPU here; CUDA on a GPU node). PEARL/PEACH time ``--timed-gradient-steps`` SAC steps
   and scale to their ``gradient_steps`` (one step's cost does not depend on the step count);
-* sampling: the main-process acting cost per env step and the physics cost per env step, combined
-  by the model of ``benchmarks/sampler_scaling.py`` into the rate on an N-core job
-  (``R(N) = min(W / p, 1 / act, N / (p + act))``, ``W = min(N, pipeline groups)``), times the
-  calibration measured here: the second iteration's measured sampling rate over the model's rate
-  for this machine's cores (pipe round trips and scheduling, assumed to scale like here).
+* sampling: the acting cost per env step and the physics cost per env step, combined by the model of
+  ``benchmarks/sampler_scaling.py`` for the study's ``sampler.acting`` (or ``--acting``) into the
+  rate on an N-core job (in the main process ``R(N) = min(W / p, 1 / act, N / (p + act))``,
+  ``W = min(N, pipeline groups)``; in the workers ``R(N) = min(N - 1, groups) / (p + act)``), times
+  the calibration measured here: the second iteration's measured sampling rate over the model's
+  rate for this machine's cores (pipe round trips and scheduling, assumed to scale like here).
 
 One run = ``iterations x (steps per iteration / R(N) + update)`` + its evaluations
 (``iterations / eval_interval + 1`` of (train + test classes) x variants x episodes x episode length
@@ -52,7 +53,7 @@ def profile_limits(path: Path) -> tuple[float, int]:
 
 
 def update_seconds(name: str, values: dict, config: dict, suite, schedule, device, timed_steps: int,
-                   pipeline_groups: int) -> tuple[float, float, object]:
+                   pipeline_groups: int, acting: str) -> tuple[float, float, object]:
     """Seconds of one update at the study's batch (second iteration), scaled to the method's gradient
     steps; the second collection's sampling rate (steps/s); and the agent (for its acting cost)."""
     values = dict(values)
@@ -60,8 +61,8 @@ def update_seconds(name: str, values: dict, config: dict, suite, schedule, devic
     if steps:
         values["gradient_steps"] = min(steps, timed_steps)
     agent = method_from_values(name, values, name).build_agent(suite.spec, 0, device)
-    with ParallelSampler(suite, pipeline_groups=pipeline_groups,
-                         max_slots=config["sampler"]["max_slots"]) as sampler:
+    with ParallelSampler(suite, pipeline_groups=pipeline_groups, max_slots=config["sampler"]["max_slots"],
+                         acting=acting) as sampler:
         for iteration in range(2):
             start = time.perf_counter()
             rollout = sampler.collect(agent.policy, schedule.training_trials(iteration))
@@ -84,6 +85,8 @@ def main() -> None:
     parser.add_argument("--cores", type=int, nargs="+", help="job sizes (default: the study's job, and 16)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--timed-gradient-steps", type=int, default=50)
+    parser.add_argument("--acting", choices=["main", "workers"],
+                        help="where the policy acts (default: the study's sampler.acting)")
     args = parser.parse_args()
     config = load_study_config(args.config)
     methods = study_methods(config, args.config)
@@ -95,6 +98,7 @@ def main() -> None:
     device = resolve_device(args.device)
     sampler = config["sampler"]
     groups_config = sampler["pipeline_groups"]
+    acting = args.acting or sampler["acting"]
     job_cores = ParallelSampler.workers_used(sampler["num_workers"] or groups_config, sampler["max_slots"],
                                              groups_config) + 1
     cores = args.cores or [job_cores, 16]
@@ -112,20 +116,21 @@ def main() -> None:
                   * evaluation["episodes_per_variant"] * suite.spec.episode_length)
     physics_s = 1.0 / raw_steps_per_second(suite, build_envs(suite, trials), round_robin=False, seed=0)
     print(f"{args.config}: {training['iterations']} iterations x {steps_per_iteration:,} env steps + "
-          f"{eval_steps:,} evaluation steps per run; learner on {device}; physics "
+          f"{eval_steps:,} evaluation steps per run; learner on {device}; acting in the {acting}; physics "
           f"{physics_s * 1e6:.0f} us per env step; profile: {runtime_h:.0f} h x {attempts} attempts", flush=True)
 
     rows = []
     for name in names:
         update_s, rate_here, agent = update_seconds(name, methods[name], config, suite, schedule, device,
-                                         args.timed_gradient_steps, groups_config)
+                                         args.timed_gradient_steps, groups_config, acting)
         slots, groups = method_layout(agent.policy, trials, groups_config)
         act_s = acting_seconds_per_step(agent.policy, -(-slots // groups), suite.spec.obs_dim,
                                         suite.spec.episode_length)
-        calibration = rate_here / projected_rate(available_cores(), groups, physics_s, act_s)
+        here = available_cores() + 1 if acting == "workers" else available_cores()  # workers = cores here
+        calibration = rate_here / projected_rate(here, groups, physics_s, act_s, acting)
         per_cores = {}
         for n in cores:
-            rate = calibration * projected_rate(n, groups, physics_s, act_s)
+            rate = calibration * projected_rate(n, groups, physics_s, act_s, acting)
             hours = (training["iterations"] * (steps_per_iteration / rate + update_s) + eval_steps / rate) / 3600
             per_cores[n] = (rate, hours)
         rows.append((name, update_s, act_s, per_cores))

@@ -120,7 +120,7 @@ class PolicyAgent:
         if getattr(self.policy, "trial_keyed", False):
             keys = np.array([trial_key(f"metaworld/{name}", self.trials, row)
                              for row, name in enumerate(self.task_names)], dtype=np.int64)
-            memory = self.policy.initial_memory(batch, trial_keys=keys)
+            memory = self.policy.initial_memory(batch, trial_keys=keys, training_seed=0)  # evaluation: unused
         else:
             memory = self.policy.initial_memory(batch)
         self.memory = self.policy.start_episode(memory, first_in_trial=True)

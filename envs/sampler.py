@@ -262,15 +262,16 @@ class ParallelSampler:
         return groups, owner, active
 
     @staticmethod
-    def _memory_specs(policy: RolloutPolicy, trials: list[Trial], runs: list[_Run],
-                      groups: list[np.ndarray]) -> list[tuple[np.ndarray, int]] | None:
+    def _memory_specs(policy: RolloutPolicy, trials: list[Trial], runs: list[_Run], groups: list[np.ndarray],
+                      acting: Acting) -> list[tuple[np.ndarray, int]] | None:
         """Per group, in group order: its slots' trial keys and its training seed (drawn from the policy
-        here, in the main process); ``None`` for a policy that is not ``trial_keyed``."""
+        here, in the main process; an evaluation draws nothing from a training stream, so its groups get
+        the unused seed 0); ``None`` for a policy that is not ``trial_keyed``."""
         if not getattr(policy, "trial_keyed", False):
             return None
         keys = np.array([trial_key(trials[r.trial].class_name, trials[r.trial].variant, r.first_episode)
                          for r in runs], dtype=np.int64)
-        return [(keys[slots], policy.training_seed()) for slots in groups]
+        return [(keys[slots], 0 if acting.evaluation else policy.training_seed()) for slots in groups]
 
     def _collect_chunk(
         self,
@@ -283,7 +284,7 @@ class ParallelSampler:
         groups, owner, active = self._bind_groups(trials, runs)
         trial_index = np.array([r.trial for r in runs])
         first_episode = np.array([r.first_episode for r in runs])
-        specs = self._memory_specs(policy, trials, runs, groups)
+        specs = self._memory_specs(policy, trials, runs, groups, acting)
         if specs is None:
             memories = [policy.initial_memory(len(slots)) for slots in groups]
         else:
@@ -346,7 +347,7 @@ class ParallelSampler:
         groups, owner, active = self._bind_groups(trials, runs)
         trial_index = np.array([r.trial for r in runs])
         first_episode = np.array([r.first_episode for r in runs])
-        specs = self._memory_specs(policy, trials, runs, groups)
+        specs = self._memory_specs(policy, trials, runs, groups, acting)
         replica = policy.for_workers()
         for w in active:
             mine = [(g, keys, seed) for g, (keys, seed) in enumerate(specs) if owner[g] == w]

@@ -15,7 +15,7 @@ from envs.schedule import Trial
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import each other as run from there
 
-from sampler_scaling import acting_seconds_per_step, method_layout, projected_rate  # noqa: E402
+from sampler_scaling import acting_seconds_per_step, method_layout, projected_rate, scaled_groups  # noqa: E402
 from study_cost import profile_limits  # noqa: E402
 
 
@@ -27,6 +27,17 @@ def test_projected_rate_is_the_tightest_of_physics_acting_and_total_cpu():
     assert projected_rate(16, 4, p, act) == pytest.approx(10000.0)
     # free acting: only the 4 workers bind, however many cores
     assert projected_rate(32, 4, p, 1e-9) == pytest.approx(4 / p)
+
+
+def test_acting_in_the_workers_adds_act_to_every_worker_and_frees_the_main_process():
+    p, act = 300e-6, 100e-6
+    # 16 cores, 4 groups: 4 workers each step and act, 1 / (p + act) = 2,500 steps/s apiece
+    assert projected_rate(16, 4, p, act, "workers") == pytest.approx(10000.0)
+    # 16 cores, 50 groups: 15 workers (one core for the main process); no serial bound at 1 / act
+    assert projected_rate(16, 50, p, act, "workers") == pytest.approx(15 / (p + act))
+    assert projected_rate(16, 50, p, act, "main") == pytest.approx(1 / act)
+    assert scaled_groups(16, 50, "workers") == 15 and scaled_groups(16, 50, "main") == 30
+    assert scaled_groups(16, 10, "workers") == 10  # a trial-memory collection: one slot per trial
 
 
 def test_layout_follows_the_memory_scope():

@@ -80,10 +80,15 @@ def test_deterministic_acting_draws_no_random_numbers():
     suite = PointRobotSuite(episode_length=20)
     agent = HiMetaAgent(suite.spec, _small(load_himeta_config(CONFIGS / "himeta-st.yaml")), seed=0)
     before = agent.act_generator.get_state().clone()
-    memory = agent.policy.initial_memory(3)
+    memory = agent.policy.initial_memory(3, training_seed=5)
+    stream = memory.train_stream.get_state().clone()
     action, extras, _ = agent.policy.act(np.zeros((3, 4), np.float32), memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), before)
+    assert torch.equal(memory.train_stream.get_state(), stream)
     agent.policy.act(np.zeros((3, 4), np.float32), memory, TRAINING)
+    assert not torch.equal(memory.train_stream.get_state(), stream)  # training draws from the group's stream
+    assert torch.equal(agent.act_generator.get_state(), before)
+    agent.policy.initial_memory(3)  # without a seed (a call outside the sampler) it draws one from the agent's
     assert not torch.equal(agent.act_generator.get_state(), before)
     assert action.shape == (3, 2) and extras["y"].shape == (3, 5) and extras["z"].shape == (3, 2)
 

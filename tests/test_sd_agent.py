@@ -128,9 +128,11 @@ def test_evaluation_acts_on_a_seeded_gumbel_sample_and_leaves_the_training_strea
     before = agent.act_generator.get_state().clone()
     keys = np.array([7, 8, 9])
     hidden = torch.randn(3, agent.config.networks.recurrent_size)
-    memory = dataclasses.replace(agent.policy.initial_memory(3, trial_keys=keys), hidden=hidden)
+    memory = dataclasses.replace(agent.policy.initial_memory(3, trial_keys=keys, training_seed=5), hidden=hidden)
+    stream = memory.train_stream.get_state().clone()
     action, extras, memory = agent.policy.act(np.zeros((3, 4), np.float32), memory, DETERMINISTIC_EVALUATION)
     assert torch.equal(agent.act_generator.get_state(), before)
+    assert torch.equal(memory.train_stream.get_state(), stream)
     assert action.shape == (3, 2) and extras["latent"].shape == (3, 10) and extras["prob"].shape == (3, 10)
     with torch.no_grad():
         uniform = keyed_uniform(trial_streams(0, keys, EVALUATION_STREAM), 10, agent.device)
@@ -146,7 +148,8 @@ def test_evaluation_acts_on_a_seeded_gumbel_sample_and_leaves_the_training_strea
     _, extras, _ = prob_agent.policy.act(np.zeros((3, 4), np.float32), prob_memory, DETERMINISTIC_EVALUATION)
     np.testing.assert_allclose(extras["latent"], mean_y.policy_latent.numpy(), rtol=1e-5)
     agent.policy.act(np.zeros((3, 4), np.float32), memory, TRAINING)
-    assert not torch.equal(agent.act_generator.get_state(), before)
+    assert not torch.equal(memory.train_stream.get_state(), stream)  # training draws from the group's stream
+    assert torch.equal(agent.act_generator.get_state(), before)  # which the sampler seeded from the agent's
 
 
 def test_an_evaluation_is_a_function_of_the_weights_not_of_the_sampler_layout():

@@ -23,6 +23,7 @@ rule evaluate_random:
     params:
         job=lambda wildcards: asdict(chance_job(wildcards)),
         num_workers=config["sampler"]["num_workers"],
+        acting=config["sampler"]["acting"],
     log:
         "logs/random/{protocol}/seed_{seed}.log",
     wildcard_constraints:

@@ -24,6 +24,7 @@ rule train:
     params:
         job=lambda wildcards: asdict(training_job(wildcards)),
         num_workers=config["sampler"]["num_workers"],
+        acting=config["sampler"]["acting"],
     threads: sampler_cpus()
     resources:
         cpus_per_task=sampler_cpus(),  # the SLURM request, independent of the submit host's --cores

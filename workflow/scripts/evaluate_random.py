@@ -22,10 +22,10 @@ def main(snakemake) -> None:
     schedule = TaskSchedule(suite, run_seed=job.seed, episodes_per_task=1, task_sampling=job.task_sampling)
     config = EvaluationConfig(**job.evaluation)
     workers = snakemake.params.num_workers or min(snakemake.threads, available_cores())
-    log.info("%s(seed=%d) ready in %.1f s; evaluating with %d workers", suite.name, job.benchmark_seed,
-             time.perf_counter() - start, workers)
+    log.info("%s(seed=%d) ready in %.1f s; evaluating with %d workers, acting in the %s",
+             suite.name, job.benchmark_seed, time.perf_counter() - start, workers, snakemake.params.acting)
     with ParallelSampler(suite, num_workers=workers, max_slots=job.sampler["max_slots"],
-                         pipeline_groups=job.sampler["pipeline_groups"]) as sampler:
+                         pipeline_groups=job.sampler["pipeline_groups"], acting=snakemake.params.acting) as sampler:
         result = evaluate(UniformRandomPolicy(suite.spec, job.seed), sampler, schedule, config,
                           iteration=0, env_steps=0, wall_time=time.perf_counter() - start)
     steps = len(result.episodes) * suite.spec.episode_length

@@ -21,7 +21,8 @@ def main(snakemake) -> None:
                            f"{snakemake.wildcards.run_id}: the job sees another config than the driver")
     workers = snakemake.params.num_workers or min(snakemake.threads, available_cores())
     try:
-        run_training_job(job, Path("results"), Path("checkpoints"), Path("logs"), workers)
+        run_training_job(job, Path("results"), Path("checkpoints"), Path("logs"), workers,
+                         acting=snakemake.params.acting)
     except TrainingStopped as stopped:
         print(f"{stopped}; checkpoint written, rerun to resume", file=sys.stderr)
         sys.exit(RESUMABLE_EXIT)
