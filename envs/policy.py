@@ -30,12 +30,24 @@ once; MetaWorld's vector envs end each env's episode at its own first success
 
 ``extras`` are per-slot arrays the sampler records next to each step (log-probs, latents, values).
 
-A policy that sets ``trial_keyed = True`` is called ``initial_memory(batch, trial_keys=keys)``: one
-integer per slot, :func:`trial_key` of the slot's trial and first episode, so it can draw noise that
-belongs to a trial wherever the trial is played (slot, group, chunk and worker count do not matter).
-Every method's policy is trial-keyed: its evaluation noise (HiMeta's and SD's ``y``, PEARL's and
-PEACH's ``z``, and every sampled action of a stochastic evaluation) comes from streams seeded by
-these keys (:mod:`algorithms.common.keyed_noise`).
+A policy that sets ``trial_keyed = True`` is called ``initial_memory(batch, trial_keys=keys,
+training_seed=seed)`` once per pipeline group and collection chunk:
+
+* ``trial_keys``: one integer per slot, :func:`trial_key` of the slot's trial and first episode, so it
+  can draw noise that belongs to a trial wherever the trial is played (slot, group, chunk and worker
+  count do not matter). Every method's evaluation noise (HiMeta's and SD's ``y``, PEARL's and PEACH's
+  ``z``, and every sampled action of a stochastic evaluation) comes from streams seeded by these keys
+  (:mod:`algorithms.common.keyed_noise`).
+* ``training_seed``: the seed of the group's training stream, which the memory carries and every
+  training draw of the group uses. The sampler gets it from ``policy.training_seed()`` in the main
+  process, in group order (the methods draw it from their checkpointed acting generator; an evaluation
+  collection draws none and passes 0). No training draw touches state shared between groups, so the
+  groups can act in any process.
+
+Acting in the sampler's workers (``sampler.acting: workers``) also needs ``policy.for_workers()``: a
+picklable copy on the CPU holding only what acting reads (:mod:`algorithms.common.acting_replica`),
+sent to every worker once per collection chunk. Every policy in this repository is trial-keyed and
+has both methods.
 """
 
 from __future__ import annotations
@@ -133,7 +145,9 @@ def validated_actions(policy: object, action: np.ndarray, batch_size: int, actio
 
 
 class RolloutPolicy(Protocol):
-    """What the sampler needs from an agent. Memory is opaque to the sampler."""
+    """What the sampler needs from an agent. Memory is opaque to the sampler. A ``trial_keyed`` policy
+    also takes ``trial_keys`` and ``training_seed`` in ``initial_memory`` and has ``training_seed()``;
+    one that acts in the workers has ``for_workers()`` (module docstring)."""
 
     memory_scope: MemoryScope
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,8 +33,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 import numpy as np
-
-import pickle
 
 from envs.policy import MEMORY_SCOPES, TRAINING, Acting, RolloutPolicy, Transition, trial_key, validated_actions
 from envs.rollout import Rollout

@@ -13,11 +13,18 @@ from algorithms.probe import ProbePolicy
 from algorithms.registry import load_method
 from algorithms.uniform_random import UniformRandomPolicy
 from envs.policy import STOCHASTIC_EVALUATION, TRAINING
-from envs.sampler import ParallelSampler
+from envs.sampler import ParallelSampler, SamplerError
 from envs.schedule import TaskSchedule
 from tests.helpers import StepCounterPolicy
 
 AGENT_METHODS = ("himeta-cd", "himeta-st", "sd", "pearl", "peach")
+
+
+class NonFiniteActions(UniformRandomPolicy):
+    """Acts with NaNs: the check on a policy's actions must run where the policy acts."""
+
+    def act(self, obs, memory, acting):
+        return np.full((len(obs), self.spec.action_dim), np.nan), {}, memory
 LAYOUTS = [(acting, workers) for acting in ("main", "workers") for workers in (1, 2)]
 
 
@@ -74,3 +81,12 @@ def test_a_policy_that_cannot_act_in_a_worker_is_refused_before_any_step(ml10_sh
             sampler.collect(StepCounterPolicy("episode", 4), _trials(ml10_short))
     with pytest.raises(ValueError, match="acting must be one of"):
         ParallelSampler(ml10_short, num_workers=1, acting="gpu")
+
+
+def test_a_policy_failing_in_a_worker_is_reported_with_its_message_and_closes_the_sampler(ml10_short):
+    with ParallelSampler(ml10_short, num_workers=2, acting="workers") as sampler:
+        with pytest.raises(SamplerError, match=r"NonFiniteActions.act returned actions of shape \(\d+, 4\) "
+                                               r"\(finite: False\)"):
+            sampler.collect(NonFiniteActions(ml10_short.spec, 0), _trials(ml10_short))
+        with pytest.raises(SamplerError, match="the sampler is closed"):
+            sampler.collect(UniformRandomPolicy(ml10_short.spec, 0), _trials(ml10_short))

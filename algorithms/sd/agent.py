@@ -118,7 +118,7 @@ class SDPolicy:
         training stream is never touched, and a trial's draws do not depend on where or when it is
         played), or ``q(y | h)`` itself (``prob``, a point never seen in training); the latent is the
         belief's mean. Deterministic actions are the policy's mean; stochastic evaluation samples
-        them from the trial stream, training from the acting generator."""
+        them from the trial stream, training from the group's training stream (in the memory)."""
         agent = self.agent
         if acting.evaluation and agent.config.eval_y == "sample":
             uniform = keyed_uniform(memory.eval_streams, agent.config.networks.subtasks, agent.device)
@@ -175,7 +175,7 @@ class SDAgent:
         }
         self.reward_scaler = ReturnScaler(config.gamma, config.reward_clip)
         self.buffer = TrialBuffer(config.buffer_episodes)
-        # acting draws on the learner's device (no host round trip); minibatch indices on the host
+        # the source of the groups' training-stream seeds; minibatch indices on the host
         self.act_generator = torch.Generator(self.device).manual_seed(seed)
         self.update_generator = torch.Generator().manual_seed(seed + 1)
         self.policy = SDPolicy(self)
