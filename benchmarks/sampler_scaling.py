@@ -33,19 +33,19 @@ rate over it.
 
 * acting in the main process: the sampler starts ``W = min(N, groups)`` workers and the main process
   acts serially, so ``R(N) = min(W / p, 1 / act, N / (p + act))``;
-* acting in the workers: ``W = min(N - 1, groups)`` workers each step and act for their own groups
-  and the main process only waits, so ``R(N) = W / (p + act)``.
+* acting in the workers: ``W = min(N, groups)`` workers each step and act for their own groups; the
+  main process only waits while they sample (and they wait while it learns), so it takes no core of
+  its own and ``R(N) = W / (p + act)``.
 
-``calibration`` = measured rate with 2 workers over the model's rate for 2 cores (main) or 2 workers
-(workers): what the model leaves out here (pipe round trips, scheduling, the main process sharing a
-core).
+``calibration`` = measured rate with 2 workers over the model's rate for 2 cores: what the model
+leaves out here (pipe round trips, scheduling, load imbalance between workers).
 
 Two projections: with the paper's pipeline groups (a run's configuration: at most that many
 workers), and with the groups scaled to the node (acting in the main process: ``min(slots,
-2 (N - 1))``, two per worker so that inference overlaps physics; in the workers: ``min(slots,
-N - 1)``, one per worker), where the acting cost is measured again at the smaller batch per call.
-A trial-memory method has only ``slots`` = one env per trial in flight, so at most ``slots``
-workers step at once and its ratio is at most ``slots / (N - 1)`` in either place.
+2 (N - 1))``, two per worker so that inference overlaps physics; in the workers: ``min(slots, N)``,
+one per worker), where the acting cost is measured again at the smaller batch per call. A
+trial-memory method has only ``slots`` = one env per trial in flight, so at most ``slots`` workers
+step at once and its ratio is at most ``slots / (N - 1)`` in either place.
 """
 
 from __future__ import annotations
@@ -93,16 +93,17 @@ LOCATIONS = ("main", "workers")
 def projected_rate(cores: int, groups: int, physics_s: float, act_s: float, acting: str = "main") -> float:
     """The modelled sampling rate on an ``cores``-core node (module docstring): acting in the ``main``
     process ``min(W / p, 1 / act, N / (p + act))``, ``W = min(N, groups)``; in the ``workers``
-    ``min(N - 1, groups) / (p + act)``."""
+    ``min(N, groups) / (p + act)``."""
     if acting == "workers":
-        return min(cores - 1, groups) / (physics_s + act_s)
+        return min(cores, groups) / (physics_s + act_s)
     workers = min(cores, groups)
     return min(workers / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
 
 
 def scaled_groups(cores: int, slots: int, acting: str) -> int:
-    """Groups scaled to a node: two per worker acting in the main process, one acting in the workers."""
-    return min(slots, 2 * (cores - 1) if acting == "main" else cores - 1)
+    """Groups scaled to a node: two per worker acting in the main process (``N - 1`` workers), one per
+    worker acting in the workers (``N`` workers)."""
+    return min(slots, 2 * (cores - 1) if acting == "main" else cores)
 
 
 def _projection_cell(cores: int, groups: int, physics_s: float, act_s: float, acting: str) -> str:
@@ -112,7 +113,7 @@ def _projection_cell(cores: int, groups: int, physics_s: float, act_s: float, ac
 
 def _bound(cores: int, groups: int, physics_s: float, act_s: float, acting: str) -> str:
     """What limits :func:`projected_rate` on ``cores``."""
-    workers = min(cores, groups) if acting == "main" else min(cores - 1, groups)
+    workers = min(cores, groups)
     if acting == "main" and 1 / act_s < workers / physics_s:
         return "main process (act)"
     if workers < cores - 1:
@@ -182,7 +183,7 @@ def main() -> None:
                     sampler.collect(policy, trials)  # warm-up: the workers build every env the measurement steps
                     measured[acting, workers] = sampler_steps_per_second(sampler, policy, trials)
         calibration = {"main": measured["main", 2] / projected_rate(2, groups, physics_s, act_s, "main"),
-                       "workers": measured["workers", 2] / projected_rate(3, groups, physics_s, act_s, "workers")}
+                       "workers": measured["workers", 2] / projected_rate(2, groups, physics_s, act_s, "workers")}
         scaled = {}
         for cores in args.cores:
             for acting in LOCATIONS:
@@ -207,7 +208,7 @@ def main() -> None:
                   f"{measured[acting, 2]:,.0f} | " + " | ".join(cells)
                   + f" | {_bound(max(args.cores), groups, physics_s, act_s, acting)} |")
     print("\nWith the groups scaled to the node (acting in main: min(slots, 2 (N - 1)); in the workers: "
-          "min(slots, N - 1); act measured at that batch):")
+          "min(slots, N); act measured at that batch):")
     header = "| method | acting in | " + " | ".join(
         f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
     print(header)

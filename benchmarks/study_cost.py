@@ -13,7 +13,7 @@ Measured here, per method of the study (its method file + the study's overrides,
 * sampling: the acting cost per env step and the physics cost per env step, combined by the model of
   ``benchmarks/sampler_scaling.py`` for the study's ``sampler.acting`` (or ``--acting``) into the
   rate on an N-core job (in the main process ``R(N) = min(W / p, 1 / act, N / (p + act))``,
-  ``W = min(N, pipeline groups)``; in the workers ``R(N) = min(N - 1, groups) / (p + act)``), times
+  ``W = min(N, pipeline groups)``; in the workers ``R(N) = min(N, groups) / (p + act)``), times
   the calibration measured here: the second iteration's measured sampling rate over the model's
   rate for this machine's cores (pipe round trips and scheduling, assumed to scale like here).
 
@@ -99,8 +99,8 @@ def main() -> None:
     sampler = config["sampler"]
     groups_config = sampler["pipeline_groups"]
     acting = args.acting or sampler["acting"]
-    job_cores = ParallelSampler.workers_used(sampler["num_workers"] or groups_config, sampler["max_slots"],
-                                             groups_config) + 1
+    job_cores = ParallelSampler.cpus_used(sampler["num_workers"] or groups_config, sampler["max_slots"],
+                                          groups_config, acting)
     cores = args.cores or [job_cores, 16]
     runtime_h, attempts = profile_limits(Path(args.profile))
 
@@ -126,8 +126,7 @@ def main() -> None:
         slots, groups = method_layout(agent.policy, trials, groups_config)
         act_s = acting_seconds_per_step(agent.policy, -(-slots // groups), suite.spec.obs_dim,
                                         suite.spec.episode_length)
-        here = available_cores() + 1 if acting == "workers" else available_cores()  # workers = cores here
-        calibration = rate_here / projected_rate(here, groups, physics_s, act_s, acting)
+        calibration = rate_here / projected_rate(available_cores(), groups, physics_s, act_s, acting)
         per_cores = {}
         for n in cores:
             rate = calibration * projected_rate(n, groups, physics_s, act_s, acting)

@@ -147,6 +147,13 @@ class ParallelSampler:
         """Worker processes a sampler of these settings starts: a group has one worker, a slot one group."""
         return min(num_workers, max_slots, pipeline_groups)
 
+    @classmethod
+    def cpus_used(cls, num_workers: int, max_slots: int, pipeline_groups: int, acting: str) -> int:
+        """CPUs a training job of these settings keeps busy: its workers, plus one for the main process
+        when it acts. Acting in the workers, the main process only waits while they sample and they
+        only wait while it learns, so it needs no core of its own."""
+        return cls.workers_used(num_workers, max_slots, pipeline_groups) + (acting == "main")
+
     # ------------------------------------------------------------------ public API
     def collect(
         self, policy: RolloutPolicy, trials: Sequence[Trial], acting: Acting = TRAINING

@@ -10,6 +10,7 @@ import pytest
 
 from algorithms.probe import ProbePolicy
 from envs.point_robot import PointRobotSuite
+from envs.sampler import ParallelSampler
 from envs.schedule import Trial
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,11 +34,17 @@ def test_acting_in_the_workers_adds_act_to_every_worker_and_frees_the_main_proce
     p, act = 300e-6, 100e-6
     # 16 cores, 4 groups: 4 workers each step and act, 1 / (p + act) = 2,500 steps/s apiece
     assert projected_rate(16, 4, p, act, "workers") == pytest.approx(10000.0)
-    # 16 cores, 50 groups: 15 workers (one core for the main process); no serial bound at 1 / act
-    assert projected_rate(16, 50, p, act, "workers") == pytest.approx(15 / (p + act))
+    # 16 cores, 50 groups: 16 workers (the main process only waits); no serial bound at 1 / act
+    assert projected_rate(16, 50, p, act, "workers") == pytest.approx(16 / (p + act))
     assert projected_rate(16, 50, p, act, "main") == pytest.approx(1 / act)
-    assert scaled_groups(16, 50, "workers") == 15 and scaled_groups(16, 50, "main") == 30
+    assert scaled_groups(16, 50, "workers") == 16 and scaled_groups(16, 50, "main") == 30
     assert scaled_groups(16, 10, "workers") == 10  # a trial-memory collection: one slot per trial
+
+
+def test_a_job_acting_in_its_workers_needs_no_core_for_the_main_process():
+    assert ParallelSampler.cpus_used(0 or 4, 50, 4, "workers") == 4
+    assert ParallelSampler.cpus_used(4, 50, 4, "main") == 5
+    assert ParallelSampler.cpus_used(16, 10, 16, "workers") == 10  # never more workers than slots
 
 
 def test_layout_follows_the_memory_scope():

@@ -13,10 +13,11 @@ if unused_overrides(config):
 
 
 def sampler_cpus():
-    """CPUs a training job uses: its sampler workers (at most pipeline_groups) + the main process."""
+    """CPUs a training job uses: its sampler workers (at most pipeline_groups), + 1 for the main process
+    when it acts (sampler.acting: main); acting in the workers, it needs no core of its own."""
     sampler = config["sampler"]
     requested = sampler["num_workers"] or sampler["pipeline_groups"]
-    return ParallelSampler.workers_used(requested, sampler["max_slots"], sampler["pipeline_groups"]) + 1
+    return ParallelSampler.cpus_used(requested, sampler["max_slots"], sampler["pipeline_groups"], sampler["acting"])
 
 
 wildcard_constraints:
