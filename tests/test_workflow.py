@@ -453,11 +453,12 @@ SITE_PROFILE = {  # what a user of a cluster without accounting puts in ~/.confi
 def test_tiny_study_through_a_real_slurm_cluster(tmp_path, slurm_cluster):
     (tmp_path / "slurm").mkdir()
     (tmp_path / "slurm" / "config.yaml").write_text(yaml.safe_dump(SITE_PROFILE))
-    # one sampler worker: each job asks for 2 CPUs (worker + main process), all the node has
+    # one sampler worker, the main process acting: each job asks for 2 CPUs (worker + main process),
+    # all the node has
     config = _with(TINY, methods=["himeta-cd", "sd"], seeds=[0], overrides={"sd": {"vae_updates": 2}},
                    training={"iterations": 1, "episodes_per_task": 1, "eval_interval": 1,
                              "checkpoint_interval": 1},
-                   sampler={**TINY["sampler"], "num_workers": 1})
+                   sampler={**TINY["sampler"], "num_workers": 1, "acting": "main"})
     # the node has a few GB: the workflow profile's 16 GB do not fit
     fit = ("--set-resources", "train:gpu=1", "train:mem_mb=2000", "train:runtime=30",
            "evaluate_random:mem_mb=2000", "evaluate_random:runtime=30")
