@@ -33,6 +33,8 @@ class ProbeMemory:
 class ProbePolicy(nn.Module):
     """Gaussian action head on (s, h), where h is a GRU over (s, a, r, s') transitions (if recurrent)."""
 
+    trial_keyed = True  # group streams from training_seed; the probe ignores the trial keys
+
     def __init__(
         self,
         spec: EnvSpec,
@@ -59,8 +61,6 @@ class ProbePolicy(nn.Module):
         )
         self.log_std = nn.Parameter(torch.full((spec.action_dim,), -0.5))
         self.seed_rng = np.random.default_rng(seed)
-
-    trial_keyed = True  # group streams from training_seed; the probe ignores the trial keys
 
     def training_seed(self) -> int:
         """The seed of one group's streams, drawn from the probe's own seeded stream."""

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,7 +39,16 @@ from envs.policy import MEMORY_SCOPES, TRAINING, Acting, RolloutPolicy, Transiti
 from envs.rollout import Rollout
 from envs.schedule import Trial
 from envs.suite import TaskSuite, all_classes
-from envs.worker import ERROR_PREFIX, OK, PAYLOAD_PREFIX, READY, SharedStepBuffers, run_worker
+from envs.worker import (
+    ERROR_PREFIX,
+    OK,
+    PAYLOAD_PREFIX,
+    READY,
+    TERMINATION_ERROR,
+    SharedStepBuffers,
+    run_worker,
+    truncation_error,
+)
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 ACTING_LOCATIONS: tuple[str, ...] = ("main", "workers")
@@ -51,6 +61,18 @@ class SamplerError(RuntimeError):
 def available_cores() -> int:
     """CPU cores this process may run on (respects affinity masks, e.g. SLURM cgroups)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _Chunk(NamedTuple):
+    """One chunk's layout: each group's slots, its worker, the workers in use, each slot's trial and
+    first episode, and each group's (trial keys, training seed) (``None``: the policy is not keyed)."""
+
+    groups: list[np.ndarray]
+    owner: list[int]
+    active: list[int]
+    trial_index: np.ndarray
+    first_episode: np.ndarray
+    specs: list[tuple[np.ndarray, int]] | None
 
 
 @dataclass(frozen=True)
@@ -252,6 +274,14 @@ class ParallelSampler:
                     f"[0, {self.suite.variants_per_class})"
                 )
 
+    def _prepare_chunk(self, policy: RolloutPolicy, trials: list[Trial], runs: list[_Run],
+                       acting: Acting) -> _Chunk:
+        """Bind the chunk's envs in the workers and lay out what both acting places need."""
+        groups, owner, active = self._bind_groups(trials, runs)
+        return _Chunk(groups, owner, active, np.array([r.trial for r in runs]),
+                      np.array([r.first_episode for r in runs]),
+                      self._memory_specs(policy, trials, runs, groups, acting))
+
     def _bind_groups(self, trials: list[Trial], runs: list[_Run]) -> tuple[list[np.ndarray], list[int], list[int]]:
         """Deal the chunk's slots into groups, bind an env to every slot in its group's worker; returns
         the groups' slots, the worker of each group and the workers in use."""
@@ -287,10 +317,8 @@ class ParallelSampler:
         rollout: Rollout,
         acting: Acting,
     ) -> None:
-        groups, owner, active = self._bind_groups(trials, runs)
-        trial_index = np.array([r.trial for r in runs])
-        first_episode = np.array([r.first_episode for r in runs])
-        specs = self._memory_specs(policy, trials, runs, groups, acting)
+        groups, owner, active, trial_index, first_episode, specs = self._prepare_chunk(
+            policy, trials, runs, acting)
         if specs is None:
             memories = [policy.initial_memory(len(slots)) for slots in groups]
         else:
@@ -321,10 +349,7 @@ class ParallelSampler:
                     rollout.successes[ti, ei, t] = self._views["success"][slots]
                     rollout.truncated[ti, ei, t] = self._views["truncated"][slots]
                     if self._views["terminated"][slots].any():
-                        self._fail(
-                            "an env reported termination before the episode's last step; the "
-                            "shared protocol plays every episode for its full length"
-                        )
+                        self._fail(TERMINATION_ERROR)
                     memories[g] = policy.observe(
                         memories[g], Transition(obs, actions[g], reward, next_obs)
                     )
@@ -335,10 +360,7 @@ class ParallelSampler:
                         self._send(owner[g], ("step", g), f"stepping group {g} at step {t + 1}")
             last = rollout.truncated[trial_index, episode_index, steps - 1]
             if not last.all():
-                self._fail(
-                    f"envs did not truncate after {steps} steps; the suite's episode_length "
-                    "must equal the env's time limit"
-                )
+                self._fail(truncation_error(steps))
 
     def _collect_chunk_in_workers(
         self,
@@ -350,10 +372,8 @@ class ParallelSampler:
     ) -> None:
         """The chunk with every group acted on by its worker: the main process sends the policy replica
         and each group's memory seeds, then one command per episode, and places the records."""
-        groups, owner, active = self._bind_groups(trials, runs)
-        trial_index = np.array([r.trial for r in runs])
-        first_episode = np.array([r.first_episode for r in runs])
-        specs = self._memory_specs(policy, trials, runs, groups, acting)
+        groups, owner, active, trial_index, first_episode, specs = self._prepare_chunk(
+            policy, trials, runs, acting)
         replica = policy.for_workers()
         for w in active:
             mine = [(g, keys, seed) for g, (keys, seed) in enumerate(specs) if owner[g] == w]

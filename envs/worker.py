@@ -42,6 +42,14 @@ READY = b"ready"
 OK = b""
 ERROR_PREFIX = b"error:"
 PAYLOAD_PREFIX = b"payload:"
+TERMINATION_ERROR = ("an env reported termination before the episode's last step; the shared protocol "
+                     "plays every episode for its full length")
+
+
+def truncation_error(steps: int) -> str:
+    """The error of envs that did not end their episode at the suite's ``episode_length``."""
+    return (f"envs did not truncate after {steps} steps; the suite's episode_length must equal the env's "
+            "time limit")
 
 
 @dataclass
@@ -216,8 +224,7 @@ class _GroupActor:
                 self.memories[g] = self._step_group(envs, records[g], t, self.memories[g])
         for g, record in records.items():
             if not record.truncated[:, 0, steps - 1].all():
-                raise RuntimeError(f"envs did not truncate after {steps} steps; the suite's episode_length "
-                                   "must equal the env's time limit")
+                raise RuntimeError(truncation_error(steps))
         return records
 
     def _step_group(self, envs: list[tuple[int, StepEnv]], record: Rollout, t: int, memory: Any) -> Any:
@@ -232,8 +239,7 @@ class _GroupActor:
         for k, (_, env) in enumerate(envs):
             next_obs, reward, terminated, truncated, info = env.step(commanded[k].astype(np.float64))
             if terminated:
-                raise RuntimeError("an env reported termination before the episode's last step; the "
-                                   "shared protocol plays every episode for its full length")
+                raise RuntimeError(TERMINATION_ERROR)
             record.observations[k, 0, t + 1] = next_obs
             record.rewards[k, 0, t] = reward
             record.successes[k, 0, t] = bool(info["success"])
