@@ -2,7 +2,7 @@
 here, projected to N-core nodes, in one run.
 
     python benchmarks/sampler_scaling.py [--methods himeta-cd sd ...] [--episodes 5] [--cores 8 16 32]
-                                         [--pipeline-groups 4] [--probe-repeats 3]
+                                         [--pipeline-groups 4] [--probe-repeats 3] [--workers 1 2]
 
 Both places the policy can act (``sampler.acting``) are measured and projected: ``main`` (one batched
 call per group and step in the main process) and ``workers`` (each worker acts on its own groups with
@@ -19,9 +19,11 @@ Measured, per method:
 * ``act``: seconds per env step of one ``act`` + ``observe`` call on that batch, one torch thread
   (median of 200 calls after 50 warm-up calls, random observations); the same cost is paid in the
   main process or in a worker, wherever the policy acts;
-* the sampling rate with 1 and with 2 workers, acting in the main process and in the workers (one
-  collection each, after a warm-up collection of the same trials, so that no env is built while
-  timing).
+* the sampling rate with each of ``--workers`` (default 1 and 2), acting in the main process and in
+  the workers (one collection each, after a warm-up collection of the same trials, so that no env is
+  built while timing). Up to 2 workers the paper's pipeline groups are used; with more (``--workers
+  15`` on a 16-core node) the rate is measured with the paper's groups and with the groups scaled to
+  the node (below), beside the model's rate for that node, so the projection is checked for real.
 
 Measured once: ``p``, physics seconds per env step (one process stepping the batch's envs one at a
 time with uniform random actions), and the GRU probe's ratio sampler / (workers x single-env rate)
@@ -38,7 +40,9 @@ rate over it.
   its own and ``R(N) = W / (p + act)``.
 
 ``calibration`` = measured rate with 2 workers over the model's rate for 2 cores: what the model
-leaves out here (pipe round trips, scheduling, load imbalance between workers).
+leaves out here (pipe round trips, scheduling, load imbalance between workers). A measurement with
+``W > 2`` workers is compared with the model for a ``W + 1``-core node (the main process on its own
+core), and its ratio is the measured rate over that node's physics limit ``W / p``.
 
 Two projections: with the paper's pipeline groups (a run's configuration: at most that many
 workers), and with the groups scaled to the node (acting in the main process: ``min(slots,
@@ -100,6 +104,28 @@ def projected_rate(cores: int, groups: int, physics_s: float, act_s: float, acti
     return min(workers / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
 
 
+def rate_with_workers(workers: int, groups: int, physics_s: float, act_s: float, acting: str) -> float:
+    """The model's rate for ``workers`` workers on a node with one more core for the main process:
+    :func:`projected_rate` on ``workers + 1`` cores with at most ``workers`` stepping."""
+    stepping = min(workers, groups)
+    if acting == "workers":
+        return stepping / (physics_s + act_s)
+    return min(stepping / physics_s, 1.0 / act_s, (workers + 1) / (physics_s + act_s))
+
+
+def node_groups_for_workers(workers: int, slots: int, acting: str) -> int:
+    """Groups scaled to ``workers`` measured workers: two per worker acting in the main process, one
+    per worker acting in the workers (as :func:`scaled_groups` on a ``workers + 1``-core node)."""
+    return min(slots, 2 * workers if acting == "main" else workers)
+
+
+def measure_rate(suite, policy, trials: list[Trial], workers: int, groups: int, acting: str) -> float:
+    """Steps/s of one collection of ``trials`` after a warm-up collection (every env built)."""
+    with ParallelSampler(suite, num_workers=workers, pipeline_groups=groups, acting=acting) as sampler:
+        sampler.collect(policy, trials)
+        return sampler_steps_per_second(sampler, policy, trials)
+
+
 def scaled_groups(cores: int, slots: int, acting: str) -> int:
     """Groups scaled to a node: two per worker acting in the main process (``N - 1`` workers), one per
     worker acting in the workers (``N`` workers)."""
@@ -128,6 +154,32 @@ def method_layout(policy, trials: list[Trial], pipeline_groups: int) -> tuple[in
     return slots, min(pipeline_groups, slots)
 
 
+def probe_ratios(suite, trials: list[Trial], envs: list, pipeline_groups: int, repeats: int) -> dict[str, float]:
+    """The GRU probe's sampler / (2 x single-env rate) with 2 workers in each acting place (median of
+    ``repeats`` rounds, each against its own single-env rate); empty when ``repeats`` is 0."""
+    if repeats == 0:
+        return {}
+    probe = ProbePolicy(suite.spec, seed=0, recurrent=True, uniform_actions=True)
+    ratios: dict[str, list[float]] = {acting: [] for acting in LOCATIONS}
+    samplers = {acting: ParallelSampler(suite, num_workers=2, pipeline_groups=pipeline_groups, acting=acting)
+                for acting in LOCATIONS}
+    try:
+        for sampler in samplers.values():
+            sampler.collect(probe, trials)  # warm-up: the workers build every env the measurement steps
+        for repeat in range(repeats):
+            single = raw_steps_per_second(suite, envs, round_robin=False, seed=repeat)
+            for acting, sampler in samplers.items():
+                ratios[acting].append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
+    finally:
+        for sampler in samplers.values():
+            sampler.close()
+    medians = {acting: statistics.median(values) for acting, values in ratios.items()}
+    print("GRU probe, 2 workers: sampler / (2 x single-env rate) = " + ", ".join(
+        f"{medians[acting]:.2f} acting in {acting}" for acting in LOCATIONS)
+        + f" (median of {repeats}; target >= 0.8)", flush=True)
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     registered = sorted(path.stem for path in METHODS_DIR.glob("*.yaml"))
@@ -135,10 +187,13 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=5, help="episodes per trial (config/paper.yaml: 5)")
     parser.add_argument("--pipeline-groups", type=int, default=4, help="config/paper.yaml: 4")
     parser.add_argument("--cores", type=int, nargs="+", default=[8, 16, 32], help="nodes to project to")
-    parser.add_argument("--probe-repeats", type=int, default=3)
+    parser.add_argument("--probe-repeats", type=int, default=3, help="0: skip the GRU probe")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="worker counts to measure (a 16-core node: 15)")
     args = parser.parse_args()
-    if args.episodes < 1 or args.pipeline_groups < 1 or min(args.cores) < 2:
-        parser.error("--episodes and --pipeline-groups must be >= 1, --cores >= 2")
+    if args.episodes < 1 or args.pipeline_groups < 1 or min(args.cores) < 2 or min(args.workers) < 1 \
+            or args.probe_repeats < 0:
+        parser.error("--episodes, --pipeline-groups and --workers must be >= 1, --cores >= 2, --probe-repeats >= 0")
     torch.set_num_threads(1)
 
     suite = ML10Suite(benchmark_seed=0)
@@ -150,24 +205,7 @@ def main() -> None:
           f"{spec.episode_length} steps; physics p = {physics_s * 1e6:.0f} us per env step "
           f"({1 / physics_s:,.0f} steps/s on one core)", flush=True)
 
-    probe = ProbePolicy(spec, seed=0, recurrent=True, uniform_actions=True)
-    probe_ratios: dict[str, list[float]] = {acting: [] for acting in LOCATIONS}
-    samplers = {acting: ParallelSampler(suite, num_workers=2, pipeline_groups=args.pipeline_groups, acting=acting)
-                for acting in LOCATIONS}
-    try:
-        for sampler in samplers.values():
-            sampler.collect(probe, trials)  # warm-up: the workers build every env the measurement steps
-        for repeat in range(args.probe_repeats):
-            single = raw_steps_per_second(suite, envs, round_robin=False, seed=repeat)
-            for acting, sampler in samplers.items():
-                probe_ratios[acting].append(sampler_steps_per_second(sampler, probe, trials) / (2 * single))
-    finally:
-        for sampler in samplers.values():
-            sampler.close()
-    probe_ratio = {acting: statistics.median(ratios) for acting, ratios in probe_ratios.items()}
-    print("GRU probe, 2 workers: sampler / (2 x single-env rate) = " + ", ".join(
-        f"{probe_ratio[acting]:.2f} acting in {acting}" for acting in LOCATIONS)
-        + f" (median of {args.probe_repeats}; target >= 0.8)", flush=True)
+    probe_ratio = probe_ratios(suite, trials, envs, args.pipeline_groups, args.probe_repeats)
 
     rows = []
     for name in args.methods:
@@ -175,45 +213,71 @@ def main() -> None:
         policy = agent.policy
         slots, groups = method_layout(policy, trials, args.pipeline_groups)
         act_s = acting_seconds_per_step(policy, -(-slots // groups), spec.obs_dim, spec.episode_length)
-        measured = {}
+        measured, node_measured = {}, {}
         for acting in LOCATIONS:
-            for workers in (1, 2):
-                with ParallelSampler(suite, num_workers=workers, pipeline_groups=args.pipeline_groups,
-                                     acting=acting) as sampler:
-                    sampler.collect(policy, trials)  # warm-up: the workers build every env the measurement steps
-                    measured[acting, workers] = sampler_steps_per_second(sampler, policy, trials)
-        calibration = {"main": measured["main", 2] / projected_rate(2, groups, physics_s, act_s, "main"),
-                       "workers": measured["workers", 2] / projected_rate(2, groups, physics_s, act_s, "workers")}
+            for workers in args.workers:
+                measured[acting, workers] = measure_rate(suite, policy, trials, workers, args.pipeline_groups,
+                                                         acting)
+                print(f"  {name} acting in {acting}, {workers} workers, {args.pipeline_groups} groups: "
+                      f"{measured[acting, workers]:,.0f} steps/s", flush=True)
+                if workers > 2:
+                    node_groups = node_groups_for_workers(workers, slots, acting)
+                    node_act_s = acting_seconds_per_step(policy, -(-slots // node_groups), spec.obs_dim,
+                                                         spec.episode_length)
+                    node_measured[acting, workers] = (node_groups, node_act_s, measure_rate(
+                        suite, policy, trials, workers, node_groups, acting))
+                    print(f"  {name} acting in {acting}, {workers} workers, {node_groups} groups: "
+                          f"{node_measured[acting, workers][2]:,.0f} steps/s", flush=True)
+        calibration = ({acting: measured[acting, 2] / projected_rate(2, groups, physics_s, act_s, acting)
+                        for acting in LOCATIONS} if 2 in args.workers else {})
         scaled = {}
         for cores in args.cores:
             for acting in LOCATIONS:
                 node_groups = scaled_groups(cores, slots, acting)
                 scaled[cores, acting] = (node_groups, acting_seconds_per_step(
                     policy, -(-slots // node_groups), spec.obs_dim, spec.episode_length))
-        rows.append((name, slots, groups, act_s, measured, scaled))
+        rows.append((name, slots, groups, act_s, measured, scaled, node_measured))
+        counts = " / ".join(str(workers) for workers in args.workers)
         print(f"{name}: {slots} slots in {groups} groups ({slots / groups:.1f} envs per call), act "
-              f"{act_s * 1e6:.0f} us per env step; measured steps/s with 1 / 2 workers: " + "; ".join(
-                  f"acting in {acting} {measured[acting, 1]:,.0f} / {measured[acting, 2]:,.0f} (calibration "
-                  f"{calibration[acting]:.2f})" for acting in LOCATIONS), flush=True)
+              f"{act_s * 1e6:.0f} us per env step; measured steps/s with {counts} workers: " + "; ".join(
+                  f"acting in {acting} " + " / ".join(f"{measured[acting, w]:,.0f}" for w in args.workers)
+                  + (f" (calibration {calibration[acting]:.2f})" if calibration else "")
+                  for acting in LOCATIONS), flush=True)
 
     print(f"\nWith {args.pipeline_groups} pipeline groups (config/paper.yaml):")
-    header = "| method | acting in | envs per call | act us/step | 1 worker | 2 workers | " + " | ".join(
-        f"{n} cores: steps/s (ratio)" for n in args.cores) + " | bound at the largest node |"
+    header = ("| method | acting in | envs per call | act us/step | "
+              + " | ".join(f"{w} worker{'s' * (w > 1)}" for w in args.workers) + " | "
+              + " | ".join(f"{n} cores: steps/s (ratio)" for n in args.cores) + " | bound at the largest node |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for name, slots, groups, act_s, measured, _ in rows:
+    for name, slots, groups, act_s, measured, _, _ in rows:
         for acting in LOCATIONS:
             cells = [_projection_cell(cores, groups, physics_s, act_s, acting) for cores in args.cores]
-            print(f"| {name} | {acting} | {slots / groups:.1f} | {act_s * 1e6:.0f} | {measured[acting, 1]:,.0f} | "
-                  f"{measured[acting, 2]:,.0f} | " + " | ".join(cells)
+            print(f"| {name} | {acting} | {slots / groups:.1f} | {act_s * 1e6:.0f} | "
+                  + " | ".join(f"{measured[acting, w]:,.0f}" for w in args.workers) + " | " + " | ".join(cells)
                   + f" | {_bound(max(args.cores), groups, physics_s, act_s, acting)} |")
+    for workers in (w for w in args.workers if w > 2):
+        print(f"\nMeasured with {workers} workers (a {workers + 1}-core node), against the model; ratio = "
+              f"measured / ({workers} / p):")
+        print("| method | acting in | groups | envs per call | act us/step | measured steps/s | model steps/s "
+              "| measured / model | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, slots, groups, act_s, measured, _, node_measured in rows:
+            for acting in LOCATIONS:
+                node_groups, node_act_s, node_rate = node_measured[acting, workers]
+                for cell_groups, cell_act_s, rate in ((groups, act_s, measured[acting, workers]),
+                                                      (node_groups, node_act_s, node_rate)):
+                    model = rate_with_workers(workers, cell_groups, physics_s, cell_act_s, acting)
+                    print(f"| {name} | {acting} | {cell_groups} | {slots / cell_groups:.1f} | "
+                          f"{cell_act_s * 1e6:.0f} | {rate:,.0f} | {model:,.0f} | {rate / model:.2f} | "
+                          f"{rate * physics_s / workers:.2f} |")
     print("\nWith the groups scaled to the node (acting in main: min(slots, 2 (N - 1)); in the workers: "
           "min(slots, N); act measured at that batch):")
     header = "| method | acting in | " + " | ".join(
         f"{n} cores: groups, act us/step, steps/s (ratio)" for n in args.cores) + " |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for name, _, _, _, _, scaled in rows:
+    for name, _, _, _, _, scaled, _ in rows:
         for acting in LOCATIONS:
             cells = []
             for cores in args.cores:
@@ -221,8 +285,9 @@ def main() -> None:
                 cells.append(f"{node_groups}, {node_act_s * 1e6:.0f}, "
                              f"{_projection_cell(cores, node_groups, physics_s, node_act_s, acting)}")
             print(f"| {name} | {acting} | " + " | ".join(cells) + " |")
-    print("\nratio = projected / ((N - 1) / p), target >= 0.9 at 16 cores; GRU probe ratio here "
-          + ", ".join(f"{probe_ratio[acting]:.2f} acting in {acting}" for acting in LOCATIONS) + " (target >= 0.8)")
+    print("\nratio = projected / ((N - 1) / p), target >= 0.9 at 16 cores" + ("; GRU probe ratio here " + ", ".join(
+        f"{probe_ratio[acting]:.2f} acting in {acting}" for acting in LOCATIONS) + " (target >= 0.8)"
+        if probe_ratio else ""))
 
 
 if __name__ == "__main__":
