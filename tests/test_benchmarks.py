@@ -16,7 +16,10 @@ from envs.schedule import Trial
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import each other as run from there
 
-from sampler_scaling import acting_seconds_per_step, method_layout, projected_rate, scaled_groups  # noqa: E402
+from sampler_scaling import (  # noqa: E402
+    acting_seconds_per_step, method_layout, node_groups_for_workers, projected_rate, rate_with_workers,
+    scaled_groups,
+)
 from study_cost import profile_limits  # noqa: E402
 
 
@@ -39,6 +42,19 @@ def test_acting_in_the_workers_adds_act_to_every_worker_and_frees_the_main_proce
     assert projected_rate(16, 50, p, act, "main") == pytest.approx(1 / act)
     assert scaled_groups(16, 50, "workers") == 16 and scaled_groups(16, 50, "main") == 30
     assert scaled_groups(16, 10, "workers") == 10  # a trial-memory collection: one slot per trial
+
+
+def test_a_measurement_with_w_workers_is_modelled_as_a_node_with_one_more_core():
+    p, act = 300e-6, 100e-6
+    # 15 workers, 15 groups, acting in the workers: all 15 step and act
+    assert rate_with_workers(15, 15, p, act, "workers") == pytest.approx(15 / (p + act))
+    # ... with the paper's 4 groups only 4 of them have work
+    assert rate_with_workers(15, 4, p, act, "workers") == pytest.approx(4 / (p + act))
+    # acting in the main process on its own (16th) core: the serial 1 / act binds before 16 / (p + act)
+    assert rate_with_workers(15, 30, p, act, "main") == pytest.approx(1 / act)
+    assert rate_with_workers(15, 30, p, 1e-9, "main") == pytest.approx(15 / p)
+    assert node_groups_for_workers(15, 50, "workers") == 15 and node_groups_for_workers(15, 50, "main") == 30
+    assert node_groups_for_workers(15, 10, "main") == 10  # a trial-memory collection: one slot per trial
 
 
 def test_a_job_acting_in_its_workers_needs_no_core_for_the_main_process():
