@@ -242,6 +242,20 @@ def test_a_missed_subgoal_test_penalises_the_proposal_half_of_the_time():
     np.testing.assert_allclose(batch["actions"][0, terminated], [proposal] * terminated.sum(), atol=1e-6)
 
 
+def test_a_missed_top_test_can_cost_its_own_decision_instead_of_the_whole_future():
+    """``top_missed_test: continue``: the penalty transition keeps the proposal and the penalty reward
+    but bootstraps from the state reached (on rewards >= 0 a terminal 0 cuts off the whole future
+    value, far more than HAC's -H costs on -1/0 rewards; docs/peach.md)."""
+    terminal = _hand_made_replay(tested=True).replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
+    agent = _hand_made_replay(tested=True, top_missed_test="continue")
+    kept = agent.replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
+    assert terminal["terminated"].any() and not kept["terminated"].any()
+    for key in ("obs", "actions", "rewards", "next_obs"):  # the same draws, only the flag differs
+        np.testing.assert_array_equal(kept[key], terminal[key])
+    with pytest.raises(ValueError, match="top_missed_test must be one of"):
+        _small(top_missed_test="cut")
+
+
 def test_intermediate_level_uses_hindsight_actions_and_the_penalty_of_its_own_period():
     agent = _hand_made_replay(levels=3, subgoal_periods=(6, 3), tested=True, relabel_fraction=0.0)
     batch = agent.replay.level_transitions(1, 400, np.random.default_rng(0))

@@ -20,6 +20,7 @@ SUBGOAL_SPACES = ("current_frame", "ego")
 SUBGOAL_REWARDS = ("sparse", "distance")
 RELABEL_STRATEGIES = ("future", "final")
 TOP_REWARDS = ("smdp", "decision_sum")
+TOP_MISSED_TESTS = ("terminal", "continue")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PEACHConfig:
     relabel_fraction: float
     subgoal_test_fraction: float
     top_subgoal_penalty: float
+    top_missed_test: str
     top_reward: str
     bound_lower_targets: bool
     latent_dim: int
@@ -78,7 +80,8 @@ class PEACHConfig:
                              f"top down, each a multiple of the next (and > 1), so that every step of a "
                              f"level lies inside one subgoal of the level above")
         for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_reward", SUBGOAL_REWARDS),
-                              ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS)):
+                              ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS),
+                              ("top_missed_test", TOP_MISSED_TESTS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")

@@ -19,6 +19,8 @@ The action of a subgoal-proposing level (the top and every ``i > 0``) is HAC's h
 the ego-state achieved at ``t'``. A buffer of HAC holds one more transition for every tested
 subgoal that was missed, ``(s_t, proposed subgoal, penalty)``, terminal; here each drawn step whose
 proposal was a missed test yields that penalty transition with probability 1/2, the same mixture.
+The top level's penalty transition is terminal (``top_missed_test: terminal``, HAC) or bootstraps
+from the state reached (``continue``: the miss costs its own decision's reward only).
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class HierarchyReplay:
         return {
             "obs": buffer.observations[slots, start], "actions": actions,
             "rewards": np.where(penalised, self.config.top_subgoal_penalty, rewards).astype(np.float32),
-            "terminated": penalised, "next_obs": next_obs,
+            "terminated": penalised if self.config.top_missed_test == "terminal" else np.zeros_like(penalised),
+            "next_obs": next_obs,
         }
 
     def level_transitions(self, level: int, batch_size: int,
