@@ -1,6 +1,6 @@
 """Host-device traffic of every registered method on a CUDA learner, counted by the CUDA profiler.
 
-    python benchmarks/cuda_transfers.py [--methods sd pearl ...] [--calls 20] [--updates-steps 5 20]
+    python benchmarks/cuda_transfers.py [--methods sd pearl ...] [--calls 20] [--update-steps 5 20]
 
 Needs a GPU: it counts the copies the CUDA driver actually made (``Memcpy HtoD`` / ``Memcpy DtoH``
 activities of ``torch.profiler``), which the CPU tests can only approximate by counting the
@@ -120,10 +120,10 @@ def main() -> None:
             update_methods.append(name)
     for name in update_methods:
         counted = {steps: update_copies(name, suite, device, steps) for steps in args.update_steps}
+        fewer, more = counted.values()
         print(f"{name}: copies in one update with " + "; ".join(
             f"{steps} gradient steps: HtoD {c['HtoD']}, DtoH {c['DtoH']}" for steps, c in counted.items())
-            + (" (the same: none per step)" if len(set(map(frozenset, map(Counter.items, counted.values()))))
-               == 1 else " (grows with the steps)"), flush=True)
+            + (" (the same: none per step)" if fewer == more else " (grows with the steps)"), flush=True)
 
 
 if __name__ == "__main__":

@@ -94,29 +94,29 @@ def acting_seconds_per_step(policy, batch: int, obs_dim: int, episode_length: in
 LOCATIONS = ("main", "workers")
 
 
-def projected_rate(cores: int, groups: int, physics_s: float, act_s: float, acting: str = "main") -> float:
+def projected_rate(cores: int, groups: int, physics_s: float, act_s: float, acting: str = "main",
+                   workers: int | None = None) -> float:
     """The modelled sampling rate on an ``cores``-core node (module docstring): acting in the ``main``
     process ``min(W / p, 1 / act, N / (p + act))``, ``W = min(N, groups)``; in the ``workers``
-    ``min(N, groups) / (p + act)``."""
+    ``min(N, groups) / (p + act)``. ``workers`` caps the stepping processes below ``N`` (a
+    measurement with fewer workers than the node's cores)."""
+    stepping = min(cores if workers is None else workers, groups)
     if acting == "workers":
-        return min(cores, groups) / (physics_s + act_s)
-    workers = min(cores, groups)
-    return min(workers / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
+        return stepping / (physics_s + act_s)
+    return min(stepping / physics_s, 1.0 / act_s, cores / (physics_s + act_s))
 
 
 def rate_with_workers(workers: int, groups: int, physics_s: float, act_s: float, acting: str) -> float:
     """The model's rate for ``workers`` workers on a node with one more core for the main process:
     :func:`projected_rate` on ``workers + 1`` cores with at most ``workers`` stepping."""
-    stepping = min(workers, groups)
-    if acting == "workers":
-        return stepping / (physics_s + act_s)
-    return min(stepping / physics_s, 1.0 / act_s, (workers + 1) / (physics_s + act_s))
+    return projected_rate(workers + 1, groups, physics_s, act_s, acting, workers=workers)
 
 
 def node_groups_for_workers(workers: int, slots: int, acting: str) -> int:
-    """Groups scaled to ``workers`` measured workers: two per worker acting in the main process, one
-    per worker acting in the workers (as :func:`scaled_groups` on a ``workers + 1``-core node)."""
-    return min(slots, 2 * workers if acting == "main" else workers)
+    """Groups scaled to ``workers`` measured workers: :func:`scaled_groups` of the node on which that
+    many workers step (``workers + 1`` cores acting in the main process, ``workers`` acting in the
+    workers), i.e. two groups per worker or one."""
+    return scaled_groups(workers + 1 if acting == "main" else workers, slots, acting)
 
 
 def measure_rate(suite, policy, trials: list[Trial], workers: int, groups: int, acting: str) -> float:
