@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import each other as run from there
 
 from sampler_scaling import (  # noqa: E402
-    acting_seconds_per_step, method_layout, node_groups_for_workers, projected_rate, rate_with_workers,
-    scaled_groups,
+    acting_seconds_per_step, in_flight_ceiling, method_layout, node_groups_for_workers, projected_rate,
+    rate_with_workers, scaled_groups,
 )
 from study_cost import profile_limits  # noqa: E402
 
@@ -55,6 +55,19 @@ def test_a_measurement_with_w_workers_is_modelled_as_a_node_with_one_more_core()
     assert rate_with_workers(15, 30, p, 1e-9, "main") == pytest.approx(15 / p)
     assert node_groups_for_workers(15, 50, "workers") == 15 and node_groups_for_workers(15, 50, "main") == 30
     assert node_groups_for_workers(15, 10, "main") == 10  # a trial-memory collection: one slot per trial
+
+
+def test_the_in_flight_ceiling_bounds_every_projection_of_a_trial_memory_collection():
+    # the paper's 10 trials (one env each) on a 16-core node: 10 of the limit's 15 cores at most
+    assert in_flight_ceiling(16, 10) == pytest.approx(10 / 15)
+    assert in_flight_ceiling(32, 10) == pytest.approx(10 / 31)
+    assert in_flight_ceiling(8, 10) == pytest.approx(8 / 7)  # acting in the workers uses all 8 cores
+    assert in_flight_ceiling(16, 50) == pytest.approx(16 / 15)
+    p = 300e-6
+    for cores in (8, 16, 32):
+        for acting in ("main", "workers"):
+            free_acting = projected_rate(cores, scaled_groups(cores, 10, acting), p, 1e-9, acting)
+            assert free_acting * p / (cores - 1) <= in_flight_ceiling(cores, 10) + 1e-6
 
 
 def test_a_job_acting_in_its_workers_needs_no_core_for_the_main_process():
