@@ -186,8 +186,33 @@ def test_top_transitions_are_semi_mdp_steps_with_hindsight_actions(top_reward):
     np.testing.assert_allclose(batch["actions"].reshape(-1, 2), expected, atol=1e-6)
     space = agent.space
     goal = np.float32([0.3, -1.0])
-    np.testing.assert_allclose(space.goal_from_action(space.action_from_goal(goal)), goal, atol=1e-6)
-    np.testing.assert_array_equal(space.action_from_goal(np.float32([9.0, -9.0])), [1.0, -1.0])  # clipped
+    origin = np.float32([5.0, 5.0])  # an absolute box ignores where the proposal is made
+    np.testing.assert_allclose(space.goal_from_action(space.action_from_goal(goal, origin), origin), goal, atol=1e-6)
+    np.testing.assert_array_equal(space.action_from_goal(np.float32([9.0, -9.0]), origin), [1.0, -1.0])  # clipped
+
+
+def test_relative_subgoals_are_offsets_from_the_state_where_they_are_proposed():
+    """``subgoal_frame: relative`` (HIRO's subgoals): a proposal is the hand's position when it is
+    made plus an offset in the box; the hindsight action is the achieved displacement over the
+    decision mapped back from the box, so every action of the top's replay lies in [-1, 1] and a
+    displacement of half the box's width maps to the box's edge."""
+    agent = _hand_made_replay(subgoal_frame="relative", subgoal_low=(-0.2, -0.2), subgoal_high=(0.2, 0.2))
+    space = agent.space
+    origin = np.float32([[0.5, 0.1]])
+    np.testing.assert_allclose(space.goal_from_action(np.float32([[1.0, -0.5]]), origin), [[0.7, 0.0]], atol=1e-6)
+    goal = np.float32([[0.55, 0.2]])
+    np.testing.assert_allclose(space.goal_from_action(space.action_from_goal(goal, origin), origin), goal, atol=1e-6)
+    np.testing.assert_array_equal(space.action_from_goal(np.float32([[9.0, -9.0]]), origin), [[1.0, -1.0]])
+    batch = agent.replay.top_transitions(np.array([0, 0]), 100, np.random.default_rng(0))
+    t = _by_start(batch, 3)
+    end = np.minimum(t + 3, 7)
+    # the hand moved 0.1 (end - t) along x: 0.3 -> 1.0 (clipped at the box's edge 0.2), and 0.1 in the
+    # decision cut by the time limit -> 0.5
+    expected_x = np.clip(0.1 * (end - t) / 0.2, -1.0, 1.0)
+    np.testing.assert_allclose(batch["actions"].reshape(-1, 2), np.stack([expected_x, 0 * expected_x], -1),
+                               atol=1e-5)
+    absolute = _hand_made_replay().space
+    np.testing.assert_allclose(absolute.goal_from_action(np.float32([[1.0, -0.5]]), origin), [[1.5, -0.75]])
 
 
 def test_the_top_level_values_are_on_the_scale_of_pearls_per_step_critic():

@@ -57,7 +57,8 @@ class PEACHAgent:
                  device: torch.device = torch.device("cpu")) -> None:
         torch.manual_seed(seed)
         self.spec, self.config, self.seed, self.device = spec, config, seed, device
-        self.space = SubgoalSpace(spec, config.subgoal_space, config.subgoal_low, config.subgoal_high)
+        self.space = SubgoalSpace(spec, config.subgoal_space, config.subgoal_low, config.subgoal_high,
+                                  config.subgoal_frame)
         goal_dim = self.space.dim
         inputs = context_dim(spec.obs_dim, spec.action_dim, config.use_next_obs_in_context)
         self.encoder = ContextEncoder(inputs, config.encoder_hidden, config.latent_dim).to(device)

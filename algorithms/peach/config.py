@@ -17,6 +17,7 @@ from algorithms.common.sac import SACConfig
 from algorithms.common.strict_config import build_strict
 
 SUBGOAL_SPACES = ("current_frame", "ego")
+SUBGOAL_FRAMES = ("absolute", "relative")
 SUBGOAL_REWARDS = ("sparse", "distance")
 RELABEL_STRATEGIES = ("future", "final")
 TOP_REWARDS = ("smdp", "decision_sum")
@@ -36,6 +37,7 @@ class PEACHConfig:
     levels: int
     subgoal_periods: tuple[int, ...]
     subgoal_space: str
+    subgoal_frame: str
     subgoal_low: tuple[float, ...]
     subgoal_high: tuple[float, ...]
     subgoal_reward: str
@@ -79,7 +81,8 @@ class PEACHConfig:
             raise ValueError(f"PEACH subgoal_periods {list(self.subgoal_periods)} must decrease from the "
                              f"top down, each a multiple of the next (and > 1), so that every step of a "
                              f"level lies inside one subgoal of the level above")
-        for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_reward", SUBGOAL_REWARDS),
+        for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_frame", SUBGOAL_FRAMES),
+                              ("subgoal_reward", SUBGOAL_REWARDS),
                               ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS),
                               ("top_missed_test", TOP_MISSED_TESTS)):
             if getattr(self, name) not in allowed:

@@ -5,8 +5,13 @@
   current frame, then the stacked previous frame: ML10 hand xyz + gripper ``obs[0:4]``, the point
   robot's position), with ``ego`` all of them.
 * A level's action ``a in [-1, 1]^G`` (the tanh policy of the shared SAC) maps affinely onto the
-  fixed box ``[subgoal_low, subgoal_high]`` from the config; a hindsight action maps an achieved
-  ego-state back, clipped into the box (HAC's hindsight action transitions).
+  box ``[subgoal_low, subgoal_high]`` from the config; a hindsight action maps an achieved ego-state
+  back, clipped into the box (HAC's hindsight action transitions). ``subgoal_frame: absolute``
+  (HAC): the box is fixed in the ego-state space; ``relative`` (HIRO, Nachum et al. 2018): the box
+  holds offsets from the ego-state where the proposal is made (its ``origin``), so a proposal
+  names a target within reach of the current state and a hindsight action is the displacement
+  achieved over the level's period. Either way the stored subgoal is the absolute target, held
+  fixed while it is in force.
 * Attainment (HAC): ``|g_d - s_d| <= goal_threshold`` in every dimension. Reward ``sparse``: ``-1``
   until attained, ``0`` (and a terminal transition, ``gamma = 0``) on attaining; ``distance``:
   ``-||g - s||_2``, never terminal.
@@ -28,9 +33,12 @@ from envs.suite import EnvSpec
 
 
 class SubgoalSpace:
-    """Which observation slots a subgoal names and the box its proposals are scaled to."""
+    """Which observation slots a subgoal names, the box its proposals are scaled to, and whether that
+    box is fixed (``absolute``) or centred on the state where a proposal is made (``relative``)."""
 
-    def __init__(self, spec: EnvSpec, space: str, low: Sequence[float], high: Sequence[float]) -> None:
+    def __init__(self, spec: EnvSpec, space: str, low: Sequence[float], high: Sequence[float],
+                 frame: str = "absolute") -> None:
+        self.relative = frame == "relative"
         ego = tuple(spec.ego_indices)
         self.indices = np.array(ego[: len(ego) // 2] if space == "current_frame" else ego)
         if len(low) != len(self.indices):
@@ -48,13 +56,19 @@ class SubgoalSpace:
         """The ego-state a (batch of) observation(s) achieves, ``[..., dim]``."""
         return obs[..., self.indices]
 
-    def goal_from_action(self, action: np.ndarray) -> np.ndarray:
-        """``low + (a + 1) / 2 (high - low)``: a level's tanh action as a subgoal."""
-        return self.low + 0.5 * (action + 1.0) * (self.high - self.low)
+    def _base(self, origin: np.ndarray) -> np.ndarray | float:
+        """Where the box is anchored: the proposing state's ego-state (``relative``) or nowhere."""
+        return origin if self.relative else 0.0
 
-    def action_from_goal(self, goal: np.ndarray) -> np.ndarray:
+    def goal_from_action(self, action: np.ndarray, origin: np.ndarray) -> np.ndarray:
+        """``base + low + (a + 1) / 2 (high - low)``: a level's tanh action as a subgoal, proposed
+        where the ego-state is ``origin`` (``base`` = ``origin`` for relative subgoals, else 0)."""
+        return (self._base(origin) + self.low + 0.5 * (action + 1.0) * (self.high - self.low)).astype(np.float32)
+
+    def action_from_goal(self, goal: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """The inverse map, clipped to ``[-1, 1]`` (achieved states may leave the box)."""
-        return np.clip(2.0 * (goal - self.low) / (self.high - self.low) - 1.0, -1.0, 1.0).astype(np.float32)
+        offset = goal - self._base(origin) - self.low
+        return np.clip(2.0 * offset / (self.high - self.low) - 1.0, -1.0, 1.0).astype(np.float32)
 
 
 def attained(achieved: np.ndarray, goal: np.ndarray, threshold: float) -> np.ndarray:

@@ -13,7 +13,8 @@ At env step ``t`` of an episode (poster, "Hierarchical Formulation"), from the t
 * level ``i`` (``0 < i < h``) proposes ``g_{i-1} = pi_i(s_t, g_i)`` when ``t % k^i == 0``;
 * the bottom level acts ``a_t = pi_0(s_t, g_0)``.
 
-Each proposal is the level's tanh action scaled into the subgoal box (:class:`SubgoalSpace`);
+Each proposal is the level's tanh action scaled into the subgoal box (:class:`SubgoalSpace`; a
+``relative`` box is centred on the ego-state of ``s_t``);
 deterministic evaluation uses ``tanh(mean)`` at every level, stochastic evaluation samples every
 level from the slot's trial stream. Subgoal testing (HAC): in training, each
 proposal is a test with probability ``subgoal_test_fraction``, and so is every proposal made under a
@@ -117,7 +118,7 @@ class PEACHPolicy:
             condition = (context.z[torch.as_tensor(rows, device=agent.device)] if level == top
                          else torch.as_tensor(subgoals[rows, level], device=agent.device))
             action = level_action(level, rows, condition, under_test)
-            subgoals[rows, level - 1] = agent.space.goal_from_action(action)
+            subgoals[rows, level - 1] = agent.space.goal_from_action(action, agent.space.achieved(obs[rows]))
             tested[rows, level - 1] = under_test | self.draw_tests(rows.size, acting, context.train_stream)
         every = np.arange(len(obs))
         action = level_action(0, every, torch.as_tensor(subgoals[:, 0], device=agent.device), tested[:, 0])

@@ -70,11 +70,13 @@ class HierarchyReplay:
 
     def _proposals(self, slots: np.ndarray, start: np.ndarray, achieved: np.ndarray, below: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Actions of a proposing level (hindsight, or the missed tested proposal) and the penalty mask."""
+        """Actions of a proposing level (hindsight, or the missed tested proposal, each mapped from
+        the ego-state where the proposal was made) and the penalty mask."""
         proposed = self.subgoals[slots, start, below]
         missed = self.tested[slots, start, below] & ~attained(achieved, proposed, self.config.goal_threshold)
         penalised = missed & (rng.random(missed.shape) < 0.5)
-        return self.space.action_from_goal(np.where(penalised[..., None], proposed, achieved)), penalised
+        origin = self.space.achieved(self.episodes.observations[slots, start])
+        return self.space.action_from_goal(np.where(penalised[..., None], proposed, achieved), origin), penalised
 
     def top_transitions(self, tasks: np.ndarray, batch_size: int,
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
