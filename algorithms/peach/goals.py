@@ -37,7 +37,7 @@ class SubgoalSpace:
     box is fixed (``absolute``) or centred on the state where a proposal is made (``relative``)."""
 
     def __init__(self, spec: EnvSpec, space: str, low: Sequence[float], high: Sequence[float],
-                 frame: str = "absolute") -> None:
+                 frame: str) -> None:
         self.relative = frame == "relative"
         ego = tuple(spec.ego_indices)
         self.indices = np.array(ego[: len(ego) // 2] if space == "current_frame" else ego)
@@ -63,7 +63,7 @@ class SubgoalSpace:
     def goal_from_action(self, action: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """``base + low + (a + 1) / 2 (high - low)``: a level's tanh action as a subgoal, proposed
         where the ego-state is ``origin`` (``base`` = ``origin`` for relative subgoals, else 0)."""
-        return (self._base(origin) + self.low + 0.5 * (action + 1.0) * (self.high - self.low)).astype(np.float32)
+        return self._base(origin) + self.low + 0.5 * (action + 1.0) * (self.high - self.low)
 
     def action_from_goal(self, goal: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """The inverse map, clipped to ``[-1, 1]`` (achieved states may leave the box)."""

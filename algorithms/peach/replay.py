@@ -68,15 +68,16 @@ class HierarchyReplay:
         self.subgoals[slots], self.tested[slots] = subgoals, tested
         self.episodes.add_trial(task, observations, actions, rewards, context, iteration)
 
-    def _proposals(self, slots: np.ndarray, start: np.ndarray, achieved: np.ndarray, below: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _proposals(self, slots: np.ndarray, start: np.ndarray, obs: np.ndarray, achieved: np.ndarray,
+                   below: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Actions of a proposing level (hindsight, or the missed tested proposal, each mapped from
-        the ego-state where the proposal was made) and the penalty mask."""
+        the ego-state of ``obs``, the observation at ``start`` where the proposal was made) and the
+        penalty mask."""
         proposed = self.subgoals[slots, start, below]
         missed = self.tested[slots, start, below] & ~attained(achieved, proposed, self.config.goal_threshold)
         penalised = missed & (rng.random(missed.shape) < 0.5)
-        origin = self.space.achieved(self.episodes.observations[slots, start])
-        return self.space.action_from_goal(np.where(penalised[..., None], proposed, achieved), origin), penalised
+        return (self.space.action_from_goal(np.where(penalised[..., None], proposed, achieved),
+                                            self.space.achieved(obs)), penalised)
 
     def top_transitions(self, tasks: np.ndarray, batch_size: int,
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -90,10 +91,10 @@ class HierarchyReplay:
         weights = inside * (self.config.sac.discount ** np.arange(period) if self.config.top_reward == "smdp"
                             else 1.0)  # smdp: the discounted k-step return of the options framework
         rewards = (buffer.rewards[slots[..., None], np.minimum(steps, buffer.steps - 1)] * weights).sum(-1)
-        next_obs = buffer.observations[slots, end]
-        actions, penalised = self._proposals(slots, start, self.space.achieved(next_obs), -1, rng)
+        obs, next_obs = buffer.observations[slots, start], buffer.observations[slots, end]
+        actions, penalised = self._proposals(slots, start, obs, self.space.achieved(next_obs), -1, rng)
         return {
-            "obs": buffer.observations[slots, start], "actions": actions,
+            "obs": obs, "actions": actions,
             "rewards": np.where(penalised, self.config.top_subgoal_penalty, rewards).astype(np.float32),
             "terminated": penalised if self.config.top_missed_test == "terminal" else np.zeros_like(penalised),
             "next_obs": next_obs,
@@ -106,7 +107,7 @@ class HierarchyReplay:
         period, parent = config.periods[level], config.periods[level + 1]
         slots = rng.integers(buffer.size, size=batch_size)
         start, end = level_steps(buffer.steps, period, batch_size, rng)
-        next_obs = buffer.observations[slots, end]
+        obs, next_obs = buffer.observations[slots, start], buffer.observations[slots, end]
         achieved = space.achieved(next_obs)
         real_goals = self.subgoals[slots, start, level]
         relabel = rng.random(batch_size) < config.relabel_fraction
@@ -117,12 +118,12 @@ class HierarchyReplay:
         if level == 0:
             actions = buffer.actions[slots, start]
         else:
-            actions, penalised = self._proposals(slots, start, achieved, level - 1, rng)
+            actions, penalised = self._proposals(slots, start, obs, achieved, level - 1, rng)
             goals = np.where(penalised[:, None], real_goals, goals)  # HAC: penalties keep the real goal
             penalty = subgoal_penalty(config.subgoal_reward, parent // period, space)
             rewards = np.where(penalised, penalty, rewards).astype(np.float32)
             terminated = terminated | penalised
-        return {"obs": buffer.observations[slots, start], "goals": goals, "actions": actions,
+        return {"obs": obs, "goals": goals, "actions": actions,
                 "rewards": rewards, "terminated": terminated, "next_obs": next_obs}
 
     def state_dict(self) -> dict:
