@@ -281,6 +281,30 @@ def test_a_missed_top_test_can_cost_its_own_decision_instead_of_the_whole_future
         _small(top_missed_test="cut")
 
 
+def test_top_transitions_can_start_at_every_step_with_penalties_only_where_a_proposal_was_made():
+    """``top_transition_starts: every_step``: a top transition is cut from any k-step window
+    ``(s_t, achieved s_t', sum gamma^u r, s_t')``, ``t' = min(t + k, T)``, not only from the windows
+    that start at a decision (10x the data at k = 10: the level-0 follower did reach ``s_t'`` from
+    ``s_t`` in ``t' - t`` steps, HAC's hindsight-action premise). A window that starts inside a
+    decision was proposed nowhere, so only windows starting at a decision can be a missed test."""
+    agent = _hand_made_replay(tested=True, top_transition_starts="every_step")
+    batch = agent.replay.top_transitions(np.array([0]), 1400, np.random.default_rng(0))
+    t, terminated = _by_start(batch, 1), batch["terminated"].ravel()
+    end = np.minimum(t + 3, 7)
+    g = agent.config.sac.discount
+    reward = np.array([sum(u * g ** (u - s) for u in range(s, min(s + 3, 7))) for s in range(7)])
+    np.testing.assert_allclose(batch["next_obs"][..., 0].ravel(), 0.1 * end, atol=1e-6)
+    # (1.0, 0), proposed and tested at t = 3, is missed; the windows from t = 4, 5 hold the same
+    # tested subgoal but were not proposed there
+    assert not terminated[t != 3].any() and 0.4 < terminated[t == 3].mean() < 0.6
+    kept = ~terminated
+    np.testing.assert_allclose(batch["rewards"].ravel()[kept], reward[t[kept]], rtol=1e-6)
+    hindsight = np.stack([(0.1 * end + 1.5) / 3 * 2 - 1, np.zeros_like(end, float)], -1)
+    np.testing.assert_allclose(batch["actions"].reshape(-1, 2)[kept], hindsight[kept], atol=1e-6)
+    with pytest.raises(ValueError, match="top_transition_starts must be one of"):
+        _small(top_transition_starts="anywhere")
+
+
 def test_intermediate_level_uses_hindsight_actions_and_the_penalty_of_its_own_period():
     agent = _hand_made_replay(levels=3, subgoal_periods=(6, 3), tested=True, relabel_fraction=0.0)
     batch = agent.replay.level_transitions(1, 400, np.random.default_rng(0))

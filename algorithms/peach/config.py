@@ -22,6 +22,7 @@ SUBGOAL_REWARDS = ("sparse", "distance")
 RELABEL_STRATEGIES = ("future", "final")
 TOP_REWARDS = ("smdp", "decision_sum")
 TOP_MISSED_TESTS = ("terminal", "continue")
+TOP_TRANSITION_STARTS = ("decisions", "every_step")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class PEACHConfig:
     top_subgoal_penalty: float
     top_missed_test: str
     top_reward: str
+    top_transition_starts: str
     bound_lower_targets: bool
     latent_dim: int
     encoder_hidden: tuple[int, ...]
@@ -84,7 +86,8 @@ class PEACHConfig:
         for name, allowed in (("subgoal_space", SUBGOAL_SPACES), ("subgoal_frame", SUBGOAL_FRAMES),
                               ("subgoal_reward", SUBGOAL_REWARDS),
                               ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS),
-                              ("top_missed_test", TOP_MISSED_TESTS)):
+                              ("top_missed_test", TOP_MISSED_TESTS),
+                              ("top_transition_starts", TOP_TRANSITION_STARTS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")

@@ -9,7 +9,9 @@ the stored episodes at sampling time:
   steps, ``(s_t, a, sum_{u=t}^{t'-1} gamma^(u-t) r_u, s_t')`` with ``t' = min(t + k^h, T)``
   (``top_reward: smdp``, discounted ``gamma^(k^h)`` per decision: the options framework's semi-MDP,
   whose values equal the per-step MDP's; ``decision_sum``: the undiscounted sum, ``gamma`` per
-  decision), drawn per task like PEARL's RL batch;
+  decision), drawn per task like PEARL's RL batch; ``top_transition_starts: every_step`` cuts them
+  from every k-step window, not only those starting at a decision (HAC's hindsight-action premise:
+  the levels below did reach ``s_t'`` from ``s_t``; k times the top's data);
 * level ``i < top`` (``pi_i(s, g_i)`` every ``k^i`` steps, ``k^0 = 1``): ``(s_t, g_i, a, r, s_t')``
   from any task (the lower levels do not see z), ``g_i`` the subgoal in force at ``t``; with
   probability ``relabel_fraction`` ``g_i`` is replaced by a hindsight goal (:func:`hindsight_goal_steps`);
@@ -69,12 +71,14 @@ class HierarchyReplay:
         self.episodes.add_trial(task, observations, actions, rewards, context, iteration)
 
     def _proposals(self, slots: np.ndarray, start: np.ndarray, obs: np.ndarray, achieved: np.ndarray,
-                   below: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                   below: int, rng: np.random.Generator, proposed_at_start: np.ndarray | bool = True
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Actions of a proposing level (hindsight, or the missed tested proposal, each mapped from
-        the ego-state of ``obs``, the observation at ``start`` where the proposal was made) and the
-        penalty mask."""
+        the ego-state of ``obs``, the observation at ``start``) and the penalty mask; only a window
+        whose ``start`` is where its proposal was made (``proposed_at_start``) can be a missed test."""
         proposed = self.subgoals[slots, start, below]
-        missed = self.tested[slots, start, below] & ~attained(achieved, proposed, self.config.goal_threshold)
+        missed = (self.tested[slots, start, below] & proposed_at_start
+                  & ~attained(achieved, proposed, self.config.goal_threshold))
         penalised = missed & (rng.random(missed.shape) < 0.5)
         return (self.space.action_from_goal(np.where(penalised[..., None], proposed, achieved),
                                             self.space.achieved(obs)), penalised)
@@ -85,14 +89,19 @@ class HierarchyReplay:
         buffer, period = self.episodes, self.config.periods[-1]
         slots = np.stack([episodes[rng.integers(len(episodes), size=batch_size)]
                           for episodes in (buffer.episodes_of(int(task), False) for task in tasks)])
-        start, end = level_steps(buffer.steps, period, slots.shape, rng)
+        if self.config.top_transition_starts == "every_step":
+            start = rng.integers(buffer.steps, size=slots.shape)
+            end = np.minimum(start + period, buffer.steps)
+        else:
+            start, end = level_steps(buffer.steps, period, slots.shape, rng)
         steps = start[..., None] + np.arange(period)
         inside = steps < end[..., None]
         weights = inside * (self.config.sac.discount ** np.arange(period) if self.config.top_reward == "smdp"
                             else 1.0)  # smdp: the discounted k-step return of the options framework
         rewards = (buffer.rewards[slots[..., None], np.minimum(steps, buffer.steps - 1)] * weights).sum(-1)
         obs, next_obs = buffer.observations[slots, start], buffer.observations[slots, end]
-        actions, penalised = self._proposals(slots, start, obs, self.space.achieved(next_obs), -1, rng)
+        actions, penalised = self._proposals(slots, start, obs, self.space.achieved(next_obs), -1, rng,
+                                             proposed_at_start=start % period == 0)
         return {
             "obs": obs, "actions": actions,
             "rewards": np.where(penalised, self.config.top_subgoal_penalty, rewards).astype(np.float32),
