@@ -36,7 +36,8 @@ SUBGOAL_STEP = 0.05
 """PEACH's candidate subgoals lie this far (metres) from the hand along each axis."""
 MIN_DISTANCE = 0.03
 """Steps closer than this to the goal are left out: the direction to it is ill-defined there."""
-LEGACY_DEFAULTS = {"peach": {"subgoal_frame": "absolute", "top_transition_starts": "decisions"}}
+LEGACY_DEFAULTS = {"peach": {"subgoal_frame": "absolute", "top_transition_starts": "decisions",
+                             "goal_input": "absolute"}}
 """Settings added after a run was made, at the value that reproduces the run."""
 
 

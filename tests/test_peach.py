@@ -19,7 +19,7 @@ from algorithms.common.sac import bellman_target, policy_loss, twin_q_loss, valu
 from algorithms.common.trial_belief import latent_sac_inputs
 from algorithms.peach.agent import PEACHAgent
 from algorithms.peach.config import load_peach_config, peach_config
-from algorithms.peach.goals import hindsight_goal_steps, subgoal_reward
+from algorithms.peach.goals import goal_condition, hindsight_goal_steps, subgoal_reward
 from algorithms.registry import load_method
 from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
@@ -303,6 +303,49 @@ def test_top_transitions_can_start_at_every_step_with_penalties_only_where_a_pro
     np.testing.assert_allclose(batch["actions"].reshape(-1, 2)[kept], hindsight[kept], atol=1e-6)
     with pytest.raises(ValueError, match="top_transition_starts must be one of"):
         _small(top_transition_starts="anywhere")
+
+
+def test_offset_goal_input_is_the_goal_minus_the_ego_state_in_threshold_units():
+    """``goal_input: offset``: a goal-conditioned level reads ``(g - s_ego) / goal_threshold`` (HIRO's
+    relative goal, in units where attainment is the unit box), numpy and torch alike; ``absolute``
+    (HAC) reads ``g``. An offset needs a threshold above 0."""
+    space = _hand_made_replay().space
+    obs = np.float32([[0.5, 0.1, 0.4, 0.1], [0.0, 0.0, 0.0, 0.0]])
+    goal = np.float32([[0.53, 0.05], [0.0, -0.02]])
+    np.testing.assert_allclose(goal_condition(goal, obs, space, "offset", 0.01), [[3.0, -5.0], [0.0, -2.0]],
+                               atol=1e-4)
+    np.testing.assert_allclose(goal_condition(torch.as_tensor(goal), torch.as_tensor(obs), space, "offset", 0.01),
+                               [[3.0, -5.0], [0.0, -2.0]], atol=1e-4)
+    np.testing.assert_array_equal(goal_condition(goal, obs, space, "absolute", 0.01), goal)
+    with pytest.raises(ValueError, match="goal_input: offset needs goal_threshold > 0"):
+        _small(goal_input="offset", goal_threshold=0.0)
+    with pytest.raises(ValueError, match="goal_input must be one of"):
+        _small(goal_input="polar")
+
+
+def test_lower_levels_read_the_same_goal_input_when_acting_and_learning():
+    """Level 0's networks see ``[obs, goal input]`` in ``act`` and in ``level_step`` (inputs and next
+    inputs), the goal input taken against the observation it is paired with."""
+    agent = _filled_agent(goal_input="offset", goal_threshold=0.1)
+    seen = []
+    for network in (agent.levels[0].policy, agent.levels[0].q1, agent.levels[0].v_target):
+        network.register_forward_pre_hook(lambda module, args: seen.append((module, args[0].detach().clone())))
+    obs = np.float32([[0.5, 0.1, 0.5, 0.1], [0.2, -0.3, 0.2, -0.3]])
+    memory = agent.policy.start_episode(agent.policy.initial_memory(2), True)
+    memory = dataclasses.replace(memory, step=np.array([1, 1]),  # mid-decision: no new proposal
+                                 subgoals=np.float32([[[0.6, 0.0]], [[0.2, -0.5]]]))
+    agent.policy.act(obs, memory, DETERMINISTIC_EVALUATION)
+    acting = [inputs for module, inputs in seen if module is agent.levels[0].policy][0]
+    np.testing.assert_allclose(acting[:, -2:], [[1.0, -1.0], [0.0, -2.0]], atol=1e-5)
+    seen.clear()
+    batch = agent.level_batch(0)
+    agent.level_batch = lambda level: batch
+    agent.level_step(0)
+    q_inputs = [inputs for module, inputs in seen if module is agent.levels[0].q1][0]
+    next_inputs = [inputs for module, inputs in seen if module is agent.levels[0].v_target][0]
+    expected = (batch["goals"] - batch["obs"][:, :2]) / 0.1
+    np.testing.assert_allclose(q_inputs[:, 4:6], expected, atol=1e-4)
+    np.testing.assert_allclose(next_inputs[:, -2:], (batch["goals"] - batch["next_obs"][:, :2]) / 0.1, atol=1e-4)
 
 
 def test_intermediate_level_uses_hindsight_actions_and_the_penalty_of_its_own_period():

@@ -43,7 +43,7 @@ from algorithms.common.sac import SoftActorCritic
 from algorithms.common.step_statistics import StepStatistics
 from algorithms.common.trial_belief import latent_sac_inputs, task_id
 from algorithms.peach.config import PEACHConfig
-from algorithms.peach.goals import SubgoalSpace, subgoal_penalty
+from algorithms.peach.goals import SubgoalSpace, goal_condition, subgoal_penalty
 from algorithms.peach.policy import PEACHPolicy
 from algorithms.peach.replay import HierarchyReplay
 from envs.rollout import Rollout
@@ -148,6 +148,11 @@ class PEACHAgent:
         batch = self.replay.level_transitions(level, self.config.lower_batch_size, self.sample_rng)
         return {key: torch.as_tensor(value, device=self.device) for key, value in batch.items()}
 
+    def goal_inputs(self, obs: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """A goal-conditioned level's input ``[obs, goal input]`` (:func:`goal_condition`)."""
+        condition = goal_condition(goals, obs, self.space, self.config.goal_input, self.config.goal_threshold)
+        return torch.cat([obs, condition], -1)
+
     def level_target_bounds(self, level: int) -> tuple[float, float] | None:
         """HAC's bounds of lower level ``level``'s Q targets: ``reward_scale x [worst return of one
         attempt, 0]``, an attempt being the level's ``H`` actions inside one subgoal of the level
@@ -163,8 +168,8 @@ class PEACHAgent:
     def level_step(self, level: int) -> dict[str, torch.Tensor]:
         """One goal-conditioned SAC step of lower level ``level``: no z, no encoder, no top network."""
         batch = self.level_batch(level)
-        inputs = torch.cat([batch["obs"], batch["goals"]], -1)
-        next_inputs = torch.cat([batch["next_obs"], batch["goals"]], -1)
+        inputs = self.goal_inputs(batch["obs"], batch["goals"])
+        next_inputs = self.goal_inputs(batch["next_obs"], batch["goals"])
         stats = self.levels[level].update(inputs, inputs, next_inputs, batch["actions"], batch["rewards"],
                                           self.update_generator, terminated=batch["terminated"],
                                           target_bounds=self.level_target_bounds(level))

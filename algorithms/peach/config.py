@@ -23,6 +23,7 @@ RELABEL_STRATEGIES = ("future", "final")
 TOP_REWARDS = ("smdp", "decision_sum")
 TOP_MISSED_TESTS = ("terminal", "continue")
 TOP_TRANSITION_STARTS = ("decisions", "every_step")
+GOAL_INPUTS = ("absolute", "offset")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PEACHConfig:
     subgoal_high: tuple[float, ...]
     subgoal_reward: str
     goal_threshold: float
+    goal_input: str
     relabel_strategy: str
     relabel_fraction: float
     subgoal_test_fraction: float
@@ -87,10 +89,13 @@ class PEACHConfig:
                               ("subgoal_reward", SUBGOAL_REWARDS),
                               ("relabel_strategy", RELABEL_STRATEGIES), ("top_reward", TOP_REWARDS),
                               ("top_missed_test", TOP_MISSED_TESTS),
-                              ("top_transition_starts", TOP_TRANSITION_STARTS)):
+                              ("top_transition_starts", TOP_TRANSITION_STARTS), ("goal_input", GOAL_INPUTS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PEACH setting {name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")
+        if self.goal_input == "offset" and self.goal_threshold <= 0:
+            raise ValueError("PEACH goal_input: offset needs goal_threshold > 0 (offsets are read in units of "
+                             f"the attainment threshold), got {self.goal_threshold}")
         for name in ("relabel_fraction", "subgoal_test_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"PEACH setting {name} must be in [0, 1], got {getattr(self, name)}")

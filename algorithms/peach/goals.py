@@ -12,6 +12,9 @@
   names a target within reach of the current state and a hindsight action is the displacement
   achieved over the level's period. Either way the stored subgoal is the absolute target, held
   fixed while it is in force.
+* Goal input: a goal-conditioned level reads ``[obs, g]`` (``goal_input: absolute``, HAC) or
+  ``[obs, (g - s_ego) / goal_threshold]`` (``offset``: HIRO's relative goal, in units where
+  attainment is the unit box), :func:`goal_condition`.
 * Attainment (HAC): ``|g_d - s_d| <= goal_threshold`` in every dimension. Reward ``sparse``: ``-1``
   until attained, ``0`` (and a terminal transition, ``gamma = 0``) on attaining; ``distance``:
   ``-||g - s||_2``, never terminal.
@@ -69,6 +72,16 @@ class SubgoalSpace:
         """The inverse map, clipped to ``[-1, 1]`` (achieved states may leave the box)."""
         offset = goal - self._base(origin) - self.low
         return np.clip(2.0 * offset / (self.high - self.low) - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def goal_condition(goal, obs, space: SubgoalSpace, goal_input: str, threshold: float):
+    """What a goal-conditioned level reads beside ``obs`` for goal ``goal`` (numpy or torch alike):
+    ``g`` itself (``absolute``) or ``(g - s_ego) / threshold`` (``offset``), ``s_ego`` being the
+    ego-state of ``obs``. On MetaWorld a subgoal a few centimetres away differs from the hand's
+    position by a few hundredths of an input unit in metres; an offset in threshold units is O(1)."""
+    if goal_input == "absolute":
+        return goal
+    return (goal - space.achieved(obs)) / threshold
 
 
 def attained(achieved: np.ndarray, goal: np.ndarray, threshold: float) -> np.ndarray:

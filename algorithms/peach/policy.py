@@ -98,10 +98,14 @@ class PEACHPolicy:
         context = self.belief.with_z(memory.context, acting)
         state = torch.as_tensor(obs, dtype=torch.float32, device=agent.device)
 
-        def level_action(level: int, rows: np.ndarray, condition: torch.Tensor, under_test: np.ndarray) -> np.ndarray:
-            """Level ``level``'s tanh action in ``rows`` (indices), given its condition there."""
+        def level_action(level: int, rows: np.ndarray, condition: torch.Tensor | None,
+                         under_test: np.ndarray) -> np.ndarray:
+            """Level ``level``'s tanh action in ``rows`` (indices), given z there (the top) or, for a
+            goal-conditioned level (``condition`` None), its goal in force."""
             policy = agent.levels[level].policy
-            inputs = torch.cat([state[torch.as_tensor(rows, device=agent.device)], condition], -1)
+            rows_state = state[torch.as_tensor(rows, device=agent.device)]
+            inputs = (torch.cat([rows_state, condition], -1) if condition is not None
+                      else agent.goal_inputs(rows_state, torch.as_tensor(subgoals[rows, level], device=agent.device)))
             noise = self.belief.action_noise(context, acting, policy.action_dim, rows)
             if acting.evaluation:  # no subgoal tests in evaluation
                 return policy.act(inputs, noise).cpu().numpy()
@@ -115,13 +119,12 @@ class PEACHPolicy:
             if rows.size == 0:
                 continue
             under_test = tested[rows, level] if level < top else np.zeros(rows.size, bool)
-            condition = (context.z[torch.as_tensor(rows, device=agent.device)] if level == top
-                         else torch.as_tensor(subgoals[rows, level], device=agent.device))
+            condition = context.z[torch.as_tensor(rows, device=agent.device)] if level == top else None
             action = level_action(level, rows, condition, under_test)
             subgoals[rows, level - 1] = agent.space.goal_from_action(action, agent.space.achieved(obs[rows]))
             tested[rows, level - 1] = under_test | self.draw_tests(rows.size, acting, context.train_stream)
         every = np.arange(len(obs))
-        action = level_action(0, every, torch.as_tensor(subgoals[:, 0], device=agent.device), tested[:, 0])
+        action = level_action(0, every, None, tested[:, 0])
         extras = {"z": context.z.cpu().numpy(), "prior_z": self.belief.uses_prior(context.episode, acting),
                   "subgoals": subgoals, "tested": tested}
         return action, extras, PEACHMemory(context, memory.step + 1, subgoals, tested)
