@@ -21,6 +21,7 @@ from algorithms.peach.agent import PEACHAgent
 from algorithms.peach.config import load_peach_config, peach_config
 from algorithms.peach.goals import goal_condition, hindsight_goal_steps, subgoal_reward
 from algorithms.registry import load_method
+from envs.benchmarks import build_suite
 from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
 from envs.policy import DETERMINISTIC_EVALUATION, TRAINING, Transition
@@ -346,6 +347,58 @@ def test_lower_levels_read_the_same_goal_input_when_acting_and_learning():
     expected = (batch["goals"] - batch["obs"][:, :2]) / 0.1
     np.testing.assert_allclose(q_inputs[:, 4:6], expected, atol=1e-4)
     np.testing.assert_allclose(next_inputs[:, -2:], (batch["goals"] - batch["next_obs"][:, :2]) / 0.1, atol=1e-4)
+
+
+def _random_reach_episodes(env, episodes: int, steps: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Observations ``[E, T + 1, 39]`` and uniform random actions ``[E, T, 4]`` on MetaWorld reach."""
+    observations, actions = [], []
+    for _ in range(episodes):
+        obs, _ = env.reset()
+        episode_obs, episode_actions = [obs], rng.uniform(-1, 1, (steps, 4)).astype(np.float32)
+        for action in episode_actions:
+            episode_obs.append(env.step(action)[0])
+        observations.append(episode_obs)
+        actions.append(episode_actions)
+    return np.array(observations, np.float32), np.array(actions)
+
+
+@pytest.mark.parametrize("goal_input, moves_towards_the_goal", [("absolute", False), ("offset", True)])
+def test_level0_learns_to_move_the_hand_towards_a_goal_on_metaworld_only_from_offsets(goal_input,
+                                                                                     moves_towards_the_goal):
+    """Level 0 trained on hindsight goals from random reach-v3 episodes (HER, every goal relabelled,
+    1 cm threshold), then asked for a goal 4 cm (per axis at most) from the hand: with the goal read
+    as an offset in threshold units its 10 deterministic steps close most of the distance; with the
+    goal's absolute position in metres (a few hundredths of an input unit from the hand's) it does
+    not move towards it (docs/peach.md, fifth round)."""
+    suite = build_suite("ml1:reach-v3", benchmark_seed=0, episode_length=100)
+    env = suite.make_env("reach-v3/train")
+    suite.set_variant(env, "reach-v3/train", 0)
+    rng = np.random.default_rng(0)
+    observations, actions = _random_reach_episodes(env, 60, 100, rng)
+    config = load_peach_config(CONFIG_PATH)
+    config = dataclasses.replace(
+        config, goal_input=goal_input, goal_threshold=0.01, relabel_fraction=1.0, replay_capacity=6000,
+        lower_sac=dataclasses.replace(config.lower_sac, hidden_sizes=(128, 128)),
+        sac=dataclasses.replace(config.sac, hidden_sizes=(32,)), encoder_hidden=(32,))
+    agent = PEACHAgent(suite.spec, config, seed=0)
+    agent.replay.add_trial(0, observations, actions, np.zeros((60, 100), np.float32),
+                           np.zeros((60, 100, 1, 4), np.float32), np.zeros((60, 100, 1), bool), np.ones(60, bool))
+    for _ in range(3000):
+        agent.level_step(0)
+    remaining = []
+    for _ in range(20):
+        obs, _ = env.reset()
+        for _ in range(10):
+            obs = env.step(rng.uniform(-1, 1, 4))[0]
+        goal = obs[:4].astype(np.float32)
+        goal[:3] += rng.uniform(-0.04, 0.04, 3)
+        start = np.linalg.norm(goal[:3] - obs[:3])
+        for _ in range(10):
+            with torch.no_grad():
+                inputs = agent.goal_inputs(torch.as_tensor(obs[None], dtype=torch.float32), torch.as_tensor(goal[None]))
+                obs = env.step(agent.levels[0].policy.act(inputs, None)[0].numpy())[0]
+        remaining.append(np.linalg.norm(goal[:3] - obs[:3]) / start)
+    assert (np.median(remaining) < 0.6) == moves_towards_the_goal, np.round(remaining, 2)
 
 
 def test_intermediate_level_uses_hindsight_actions_and_the_penalty_of_its_own_period():
