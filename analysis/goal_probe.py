@@ -12,6 +12,9 @@ checkpoint, three measurements on the tasks that hold context in the checkpoint'
   the two is what z adds; the rest is the direction every goal shares.
 * **critic direction**: which of the six axis moves (PEARL: a unit action; PEACH: a subgoal 5 cm
   away) the critic values most, as the same cosine, and the spread of Q over the moves.
+* PEACH only, **level 0 as a follower**: from 20 random hand positions, a subgoal up to 4 cm away
+  per axis, 10 deterministic level-0 steps; the median of the remaining / initial distance
+  (:func:`remaining_distance`; 1 = the hand did not move towards it).
 
 The goal is the env's ``_target_pos`` after the variant is set and the env reset.
 """
@@ -107,6 +110,27 @@ def task_goals(suite, names: list[str]) -> np.ndarray:
     return np.array(goals)
 
 
+def remaining_distance(agent, env, rng: np.random.Generator, trials: int = 20, reach: float = 0.04,
+                       steps: int = 10) -> np.ndarray:
+    """Per trial, the hand's distance to a subgoal after ``steps`` deterministic steps of a PEACH
+    agent's level 0, over its distance at the start: the hand starts after 10 random steps from
+    ``env.reset()``, the subgoal is its ego-state with xyz moved by up to ``reach`` per axis."""
+    remaining = []
+    for _ in range(trials):
+        obs, _ = env.reset()
+        for _ in range(10):
+            obs = env.step(rng.uniform(-1, 1, 4))[0]
+        goal = agent.space.achieved(obs).astype(np.float32)
+        goal[:3] += rng.uniform(-reach, reach, 3)
+        start = np.linalg.norm(goal[:3] - obs[:3])
+        for _ in range(steps):
+            with torch.no_grad():
+                inputs = agent.goal_inputs(torch.as_tensor(obs[None], dtype=torch.float32), torch.as_tensor(goal[None]))
+                obs = env.step(agent.levels[0].policy.act(inputs, None)[0].numpy())[0]
+        remaining.append(np.linalg.norm(goal[:3] - obs[:3]) / start)
+    return np.array(remaining)
+
+
 def probe(run_dir: Path, checkpoint: Path | None = None) -> dict[str, object]:
     """The three measurements of the module docstring for one run."""
     job = json.loads((run_dir / "manifest.json").read_text())["config"]
@@ -151,7 +175,14 @@ def probe(run_dir: Path, checkpoint: Path | None = None) -> dict[str, object]:
                 for axis in AXIS_MOVES])
         critic.append(mean_cosine(AXIS_MOVES[values_of_moves.argmax(0)], to_goal))
         spread.append(float(np.mean(values_of_moves.max(0) - values_of_moves.min(0))))
+    follow = float("nan")
+    if job["method"] == "peach":
+        class_name = names[int(tasks[0])].rsplit("/", 1)[0]
+        env = suite.make_env(class_name)
+        suite.set_variant(env, class_name, 0)
+        follow = float(np.median(remaining_distance(agent, env, np.random.default_rng(0))))
     return {"method": job["method"], "seed": job["seed"], "run": run_dir.name, "tasks": len(tasks),
+            "level0_remaining": follow,
             "z_r2": leave_one_out_r2(latents, goals), "goal_std": goals.std(0),
             "policy_cosine": float(np.mean(own)), "policy_cosine_other_z": float(np.mean(other)),
             "critic_cosine": float(np.mean(critic)), "q_spread": float(np.mean(spread))}
@@ -170,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{result['method']} seed {result['seed']} run {result['run']} ({result['tasks']} tasks): "
               f"goal <- z R^2 (x y z) {r2}; policy . to-goal cosine {result['policy_cosine']:.2f} "
               f"(another task's z: {result['policy_cosine_other_z']:.2f}); critic's best axis move "
-              f"cosine {result['critic_cosine']:.2f}, Q spread {result['q_spread']:.1f}", flush=True)
+              f"cosine {result['critic_cosine']:.2f}, Q spread {result['q_spread']:.1f}"
+              + (f"; level 0 leaves {result['level0_remaining']:.2f} of the distance to a subgoal"
+                 if result["method"] == "peach" else ""), flush=True)
 
 
 if __name__ == "__main__":

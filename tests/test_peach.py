@@ -21,6 +21,7 @@ from algorithms.peach.agent import PEACHAgent
 from algorithms.peach.config import load_peach_config, peach_config
 from algorithms.peach.goals import goal_condition, hindsight_goal_steps, subgoal_reward
 from algorithms.registry import load_method
+from analysis.goal_probe import remaining_distance
 from envs.benchmarks import build_suite
 from envs.ml10 import ML10Suite
 from envs.point_robot import PointRobotSuite
@@ -385,19 +386,7 @@ def test_level0_learns_to_move_the_hand_towards_a_goal_on_metaworld_only_from_of
                            np.zeros((60, 100, 1, 4), np.float32), np.zeros((60, 100, 1), bool), np.ones(60, bool))
     for _ in range(3000):
         agent.level_step(0)
-    remaining = []
-    for _ in range(20):
-        obs, _ = env.reset()
-        for _ in range(10):
-            obs = env.step(rng.uniform(-1, 1, 4))[0]
-        goal = obs[:4].astype(np.float32)
-        goal[:3] += rng.uniform(-0.04, 0.04, 3)
-        start = np.linalg.norm(goal[:3] - obs[:3])
-        for _ in range(10):
-            with torch.no_grad():
-                inputs = agent.goal_inputs(torch.as_tensor(obs[None], dtype=torch.float32), torch.as_tensor(goal[None]))
-                obs = env.step(agent.levels[0].policy.act(inputs, None)[0].numpy())[0]
-        remaining.append(np.linalg.norm(goal[:3] - obs[:3]) / start)
+    remaining = remaining_distance(agent, env, rng)
     assert (np.median(remaining) < 0.6) == moves_towards_the_goal, np.round(remaining, 2)
 
 
