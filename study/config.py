@@ -81,10 +81,21 @@ def load_study_config(path: str | Path | None = None) -> dict[str, Any]:
 
 def validate_study(config: Any, where: str) -> dict[str, Any]:
     """Schema + benchmark; returns the config with defaults filled in (methods: study.plan.plan_study)."""
-    checked = validate_schema(config, where)
+    checked = validate_schema(_command_line_seeds(config), where)
     _check_benchmark(checked["benchmark"], where)
     _check_protocol(checked, where)
     return checked
+
+
+def _command_line_seeds(config: Any) -> Any:
+    """``config`` with whole-number seed strings as integers: ``snakemake --config 'seeds=[0, 1]'``
+    hands list items over as strings (Snakemake reads list values with YAML's base loader). Anything
+    else is left for the schema to refuse by name."""
+    if not isinstance(config, dict) or not isinstance(config.get("seeds"), list):
+        return config
+    seeds = [int(seed) if isinstance(seed, str) and seed.strip().lstrip("-").isdigit() else seed
+             for seed in config["seeds"]]
+    return {**config, "seeds": seeds}
 
 
 def _check_protocol(config: dict[str, Any], where: str) -> None:

@@ -314,6 +314,20 @@ def test_a_users_own_config_is_the_whole_config(tmp_path):
     assert result.returncode != 0 and "'episodes_per_task' is a required property" in result.stdout + result.stderr
 
 
+def test_seeds_given_on_the_command_line_plan_those_seeds(tmp_path):
+    """`--config 'seeds=[1]'` (Snakemake reads list items as strings) plans seed 1's runs, exactly as
+    a config file with `seeds: [1]`; a seed that is not a whole number is refused by name."""
+    mine = _with(TINY, methods=["himeta-cd", "sd"], overrides={}, seeds=[0])
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    result = _from_repo_root("--configfile", str(tmp_path / "mine.yaml"), "--config", "seeds=[1, 2]",
+                             "study=mine-later", "--cores", "2", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _planned_run_ids(result.stdout) == _expected_run_ids(_with(mine, seeds=[1, 2], study="mine-later"))
+    result = _from_repo_root("--configfile", str(tmp_path / "mine.yaml"), "--config", "seeds=[1.5]", "--cores", "2", "-n")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "'1.5' is not of type 'integer'" in output and "seeds" in output, output[-2000:]
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
