@@ -259,7 +259,7 @@ def test_lower_level_targets_are_bounded_by_the_worst_return_of_an_attempt():
 
 
 def test_a_missed_subgoal_test_penalises_the_proposal_half_of_the_time():
-    agent = _hand_made_replay(tested=True)
+    agent = _hand_made_replay(tested=True, top_missed_test="terminal")
     batch = agent.replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
     t, terminated = _by_start(batch, 3), batch["terminated"].ravel()
     # (0.3, 0) is reached at t = 3 and (0.7, 0) at t = 7; (1.0, 0), proposed at t = 3, is missed (x_6 = 0.6)
@@ -273,7 +273,8 @@ def test_a_missed_top_test_can_cost_its_own_decision_instead_of_the_whole_future
     """``top_missed_test: continue``: the penalty transition keeps the proposal and the penalty reward
     but bootstraps from the state reached (on rewards >= 0 a terminal 0 cuts off the whole future
     value, far more than HAC's -H costs on -1/0 rewards; docs/peach.md)."""
-    terminal = _hand_made_replay(tested=True).replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
+    terminal = _hand_made_replay(tested=True, top_missed_test="terminal").replay.top_transitions(
+        np.array([0]), 400, np.random.default_rng(0))
     agent = _hand_made_replay(tested=True, top_missed_test="continue")
     kept = agent.replay.top_transitions(np.array([0]), 400, np.random.default_rng(0))
     assert terminal["terminated"].any() and not kept["terminated"].any()
@@ -289,7 +290,7 @@ def test_top_transitions_can_start_at_every_step_with_penalties_only_where_a_pro
     that start at a decision (10x the data at k = 10: the level-0 follower did reach ``s_t'`` from
     ``s_t`` in ``t' - t`` steps, HAC's hindsight-action premise). A window that starts inside a
     decision was proposed nowhere, so only windows starting at a decision can be a missed test."""
-    agent = _hand_made_replay(tested=True, top_transition_starts="every_step")
+    agent = _hand_made_replay(tested=True, top_transition_starts="every_step", top_missed_test="terminal")
     batch = agent.replay.top_transitions(np.array([0]), 1400, np.random.default_rng(0))
     t, terminated = _by_start(batch, 1), batch["terminated"].ravel()
     end = np.minimum(t + 3, 7)
